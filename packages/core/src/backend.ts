@@ -1,0 +1,92 @@
+/**
+ * The interface a backend implements. Core validates every call and resolves its geometry before a
+ * backend sees it, so kernels may trust shapes and parameters. `H` is the backend's own tensor storage
+ * (a Float32Array on cpu, a GPUBuffer on webgpu, ...): inputs arrive as handles, outputs leave as handles,
+ * and core decides when to read them back, so a GPU backend can chain ops without leaving the device.
+ */
+import type { ConvGeometry } from './conv-params.js';
+import type { RoiPoolGeometry, RoiPoolInputs, RoiPoolGradRequest, RoiPoolGrads } from './roi-pool-params.js';
+
+export interface BackendCapabilities {
+  /** Implements `deformConv2dBackward`. */
+  readonly backward: boolean;
+  /** Implements `deformRoiPool` (and `deformRoiPoolBackward` when `backward` is true too). */
+  readonly roiPool: boolean;
+  /** Largest number of threads it can use (1: single-threaded). */
+  readonly threads: number;
+  /** Can store tensors as float16 (with float32 accumulation). */
+  readonly float16: boolean;
+  /** Keeps tensors in its own memory (GPU buffers, wasm heap) rather than host Float32Arrays. */
+  readonly resident: boolean;
+  /** Can adopt storage created outside dcnv2 (a tfjs tensor's buffer, a caller's GPUDevice). */
+  readonly externalBuffers: boolean;
+}
+
+/** The tensors of one convolution call. `mask` null = DCNv1 (mask 1); `bias` null = 0. */
+export interface ConvInputs<H> {
+  readonly input: H;
+  readonly weight: H;
+  readonly offset: H;
+  readonly mask: H | null;
+  readonly bias: H | null;
+}
+
+/** Which gradients to compute. Core never asks for the gradient of an absent mask or bias. */
+export interface ConvGradRequest {
+  readonly input: boolean;
+  readonly offset: boolean;
+  readonly mask: boolean;
+  readonly weight: boolean;
+  readonly bias: boolean;
+}
+
+/** Gradients of L = sum(output * gradOutput); null where not requested. */
+export interface ConvGrads<H> {
+  readonly input: H | null;
+  readonly offset: H | null;
+  readonly mask: H | null;
+  readonly weight: H | null;
+  readonly bias: H | null;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface Backend<H = unknown> {
+  /** Registry name, e.g. `cpu`. */
+  readonly name: string;
+  readonly capabilities: BackendCapabilities;
+
+  /** Acquires what the backend needs (compile wasm, request a GPU device). Called once by the registry. */
+  init(): Promise<void>;
+
+  /** Copies host data into a new handle. The caller owns the handle and releases it. */
+  upload(data: Float32Array, shape: readonly number[]): H;
+  /** Copies a handle's values to the host. Leaves the handle alive. */
+  download(handle: H, shape: readonly number[]): Promise<Float32Array>;
+  /** Frees a handle. Must tolerate handles of any op of this backend. */
+  release(handle: H): void;
+  /**
+   * Optional: wraps storage created outside dcnv2 (for example a tfjs WebGPU tensor's GPUBuffer) without a
+   * copy. The caller keeps ownership; `release` on the result must not free the foreign storage.
+   */
+  adopt?(external: unknown, shape: readonly number[]): H;
+
+  /** Forward: returns a new handle `[N, Cout, Ho, Wo]`. */
+  deformConv2d(g: ConvGeometry, inputs: ConvInputs<H>): MaybePromise<H>;
+  /** Backward (when `capabilities.backward`): gradients of sum(output * gradOutput). */
+  deformConv2dBackward?(g: ConvGeometry, inputs: ConvInputs<H>, gradOutput: H, want: ConvGradRequest): MaybePromise<ConvGrads<H>>;
+
+  /** RoI pooling forward (when `capabilities.roiPool`): `[R, C, ph, pw]`. */
+  deformRoiPool?(g: RoiPoolGeometry, inputs: RoiPoolInputs<H>): MaybePromise<H>;
+  /** RoI pooling backward (when `capabilities.roiPool && capabilities.backward`). */
+  deformRoiPoolBackward?(g: RoiPoolGeometry, inputs: RoiPoolInputs<H>, gradOutput: H, want: RoiPoolGradRequest): MaybePromise<RoiPoolGrads<H>>;
+
+  /** Frees everything (workers, devices, pools). The backend is unusable afterwards. */
+  dispose(): MaybePromise<void>;
+}
+
+/** What a backend package exports so tools (the conformance CLI, benchmarks) can create it by name. */
+export interface BackendProvider<Options = unknown> {
+  readonly name: string;
+  create(options?: Options): MaybePromise<Backend>;
+}

@@ -1,0 +1,10 @@
+export * from './errors.js';
+export * from './tensor.js';
+export * from './conv-params.js';
+export * from './roi-pool-params.js';
+export * from './backend.js';
+export * from './registry.js';
+export { adopt, upload, wrapResident, type OutputMode } from './resident.js';
+export { resolveConvGeometry, resolvePadding, checkGradOutput } from './validate-conv.js';
+export { checkTensor } from './validate-tensor.js';
+export * from './deform-conv2d.js';

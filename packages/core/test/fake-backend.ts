@@ -1,0 +1,58 @@
+/**
+ * A minimal backend for core's own tests: it counts live handles so tests can prove core releases every
+ * temporary, and computes a trivial "op" (output = bias broadcast) so results can be asserted.
+ */
+import type { Backend, BackendCapabilities, ConvGeometry, ConvGradRequest, ConvGrads, ConvInputs } from '../src/index.js';
+
+export interface FakeHandle {
+  readonly id: number;
+  readonly data: Float32Array;
+}
+
+export class FakeBackend implements Backend<FakeHandle> {
+  readonly capabilities: BackendCapabilities;
+  live = new Set<number>();
+  initCalls = 0;
+  disposed = false;
+  #next = 1;
+  constructor(readonly name = 'fake', caps: Partial<BackendCapabilities> = {}) {
+    this.capabilities = { backward: true, roiPool: false, threads: 1, float16: false, resident: true, externalBuffers: false, ...caps };
+  }
+  async init(): Promise<void> {
+    this.initCalls++;
+  }
+  #make(data: Float32Array): FakeHandle {
+    const h = { id: this.#next++, data };
+    this.live.add(h.id);
+    return h;
+  }
+  upload(data: Float32Array): FakeHandle {
+    return this.#make(data.slice());
+  }
+  async download(h: FakeHandle): Promise<Float32Array> {
+    if (!this.live.has(h.id)) throw new Error(`download of released handle ${h.id}`);
+    return h.data.slice();
+  }
+  release(h: FakeHandle): void {
+    if (!this.live.delete(h.id)) throw new Error(`double release of handle ${h.id}`);
+  }
+  deformConv2d(g: ConvGeometry, inputs: ConvInputs<FakeHandle>): FakeHandle {
+    const hw = g.outHeight * g.outWidth;
+    const out = new Float32Array(g.batch * g.outChannels * hw);
+    if (inputs.bias) for (let i = 0; i < out.length; i++) out[i] = inputs.bias.data[Math.floor(i / hw) % g.outChannels];
+    return this.#make(out);
+  }
+  deformConv2dBackward(g: ConvGeometry, inputs: ConvInputs<FakeHandle>, gradOutput: FakeHandle, want: ConvGradRequest): ConvGrads<FakeHandle> {
+    const like = (h: FakeHandle | null, on: boolean) => (on && h ? this.#make(new Float32Array(h.data.length).fill(1)) : null);
+    return {
+      input: like(inputs.input, want.input),
+      offset: like(inputs.offset, want.offset),
+      mask: like(inputs.mask, want.mask),
+      weight: like(inputs.weight, want.weight),
+      bias: like(inputs.bias, want.bias),
+    };
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Publishability: `pnpm pack` @dcnv2/core and @dcnv2/backend-cpu, install the tarballs with npm into a
+ * scratch project outside the workspace (no workspace links, no registry: only the tarballs), then import
+ * them there and run one op. Catches a wrong `exports` map, files missing from `files`, a `workspace:`
+ * range left in a manifest, or a dist that imports something undeclared.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'dcnv2-pack-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function pack(pkgDir: string): string {
+  const dest = join(scratch, 'tarballs');
+  execFileSync('pnpm', ['pack', '--pack-destination', dest], { cwd: join(root, pkgDir), stdio: 'pipe' });
+  const name = JSON.parse(readFileSync(join(root, pkgDir, 'package.json'), 'utf8')).name.replace('@', '').replace('/', '-');
+  const tgz = readdirSync(dest).find((f) => f.startsWith(name) && f.endsWith('.tgz'));
+  if (!tgz) throw new Error(`no tarball for ${pkgDir} in ${dest}`);
+  return join(dest, tgz);
+}
+
+describe('packed packages install and run outside the workspace', () => {
+  it('pnpm pack + npm install + import + one op', () => {
+    const core = pack('packages/core');
+    const cpu = pack('packages/backend-cpu');
+    const listing = execFileSync('tar', ['-tzf', cpu], { encoding: 'utf8' });
+    expect(listing).toContain('package/dist/index.js');
+    expect(listing).toContain('package/dist/index.d.ts');
+    expect(listing).toContain('package/README.md');
+    expect(listing).not.toMatch(/package\/(src|test)\//);
+
+    const app = join(scratch, 'app');
+    execFileSync('mkdir', ['-p', app]);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }));
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', core, cpu], { cwd: app, stdio: 'pipe' });
+    const manifest = JSON.parse(readFileSync(join(app, 'node_modules/@dcnv2/backend-cpu/package.json'), 'utf8'));
+    expect(manifest.dependencies['@dcnv2/core']).not.toMatch(/workspace:/);
+
+    writeFileSync(
+      join(app, 'main.mjs'),
+      `import { registerBackend, setBackend, deformConv2d, ShapeError } from '@dcnv2/core';
+import { createCpuBackend } from '@dcnv2/backend-cpu';
+registerBackend('cpu', () => createCpuBackend());
+await setBackend('cpu');
+// 1x1x3x3 input of ones, 3x3 kernel of ones, zero offsets, unit mask, pad 1: the centre sums all 9.
+const y = await deformConv2d({
+  input: { shape: [1, 1, 3, 3], data: new Float32Array(9).fill(1) },
+  weight: { shape: [1, 1, 3, 3], data: new Float32Array(9).fill(1) },
+  offset: { shape: [1, 18, 3, 3], data: new Float32Array(162) },
+  mask: { shape: [1, 9, 3, 3], data: new Float32Array(81).fill(1) },
+}, { padding: 1 });
+let err = null;
+try { await deformConv2d({ input: { shape: [1, 1, 3], data: new Float32Array(3) } }); } catch (e) { err = e; }
+console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), typed: err instanceof ShapeError || err?.name }));
+`,
+    );
+    const out = JSON.parse(execFileSync('node', ['main.mjs'], { cwd: app, encoding: 'utf8' }));
+    expect(out.shape).toEqual([1, 1, 3, 3]);
+    expect(out.data).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
+    expect(out.typed).toBe('RankError');
+  }, 120_000);
+});
