@@ -1,0 +1,112 @@
+/**
+ * The `cpu` backend: tensors are plain Float32Arrays on the host and every kernel runs synchronously on
+ * the calling thread. Core validates shapes and parameters before any method here runs.
+ */
+import {
+  DisposedError,
+  ParamError,
+  type Backend,
+  type BackendCapabilities,
+  type ConvGeometry,
+  type ConvGradRequest,
+  type ConvGrads,
+  type ConvInputs,
+} from '@dcnv2/core';
+import { backward } from './backward.js';
+import { forward } from './forward.js';
+import { GemmScratch } from './gemm.js';
+import { DEFAULT_WORKSPACE_BYTES, type TilingLimits } from './tiling.js';
+
+export interface CpuBackendOptions {
+  /**
+   * Scratch budget in bytes for one call's sampling plan and column tiles (default 4 MiB). Smaller
+   * values mean narrower tiles and a reduction split into more chunks; results do not change.
+   */
+  readonly workspaceBytes?: number;
+  /** Upper bound on output pixels per tile (default: as many as the workspace allows). */
+  readonly tilePixels?: number;
+}
+
+function checkPositiveInt(v: unknown, argument: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new ParamError({ argument, expected: 'a positive integer', actual: v });
+  }
+  return v;
+}
+
+export class CpuBackend implements Backend<Float32Array> {
+  readonly name = 'cpu';
+  readonly capabilities: BackendCapabilities = Object.freeze({
+    backward: true,
+    roiPool: false,
+    threads: 1,
+    float16: false,
+    resident: false,
+    externalBuffers: false,
+  });
+  readonly limits: TilingLimits;
+  #disposed = false;
+  /** Fixed-size GEMM packing buffers, created on the first call and reused (the kernels are synchronous). */
+  #scratch: GemmScratch | null = null;
+
+  constructor(options: CpuBackendOptions | null = {}) {
+    // null is accepted as "no options" (tools that create backends by name may pass it).
+    if (options === null) options = {};
+    if (typeof options !== 'object') {
+      throw new ParamError({ argument: 'options', expected: 'an object { workspaceBytes?, tilePixels? }', actual: options });
+    }
+    const workspaceBytes = checkPositiveInt(options.workspaceBytes, 'options.workspaceBytes') ?? DEFAULT_WORKSPACE_BYTES;
+    const tilePixels = checkPositiveInt(options.tilePixels, 'options.tilePixels');
+    this.limits = Object.freeze(tilePixels === undefined ? { workspaceBytes } : { workspaceBytes, tilePixels });
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  #check(): void {
+    if (this.#disposed) throw new DisposedError({ argument: 'backend', expected: 'a live backend', actual: 'the disposed backend "cpu"' });
+  }
+
+  #gemmScratch(): GemmScratch {
+    return (this.#scratch ??= new GemmScratch());
+  }
+
+  async init(): Promise<void> {
+    this.#check();
+  }
+
+  upload(data: Float32Array, _shape: readonly number[]): Float32Array {
+    this.#check();
+    return new Float32Array(data);
+  }
+
+  async download(handle: Float32Array, _shape: readonly number[]): Promise<Float32Array> {
+    this.#check();
+    return handle.slice();
+  }
+
+  /** Nothing to free: handles are garbage-collected arrays. Tolerated after dispose too (core calls it in `finally`). */
+  release(_handle: Float32Array): void {}
+
+  deformConv2d(g: ConvGeometry, inputs: ConvInputs<Float32Array>): Float32Array {
+    this.#check();
+    return forward(g, inputs, this.limits, this.#gemmScratch());
+  }
+
+  deformConv2dBackward(
+    g: ConvGeometry,
+    inputs: ConvInputs<Float32Array>,
+    gradOutput: Float32Array,
+    want: ConvGradRequest,
+  ): ConvGrads<Float32Array> {
+    this.#check();
+    return backward(g, inputs, gradOutput, want, this.limits, this.#gemmScratch());
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#scratch = null;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The entry point every backend's tests and the CLI call: runs the chosen suites against one backend and
+ * collects one row per case and tensor, plus what was skipped and why. A run passes when no row failed;
+ * skipped parts are reported, never counted as passed.
+ */
+import type { Backend } from '@dcnv2/core';
+import { crossSuite } from './suites/cross.js';
+import { fuzzSuite } from './suites/fuzz.js';
+import { goldenSuite } from './suites/golden.js';
+import { gradcheckSuite } from './suites/gradcheck.js';
+import { onnxSuite } from './suites/onnx.js';
+import { propertiesSuite } from './suites/properties.js';
+import { errorRow, SUITE_NAMES, type ConformanceRow, type SkipEntry, type Suite, type SuiteName } from './suites/types.js';
+import { defaultVectorsFiles, loadVectors, type VectorsOp } from './vectors.js';
+
+export const DEFAULT_SEED = 20240607;
+export const DEFAULT_FUZZ_CASES = 300;
+/** Large fuzz cases that cross the blocking of fast kernels (see `blockedConvCase`), after the small ones. */
+export const DEFAULT_BLOCKED_CASES = 4;
+
+export interface ConformanceOptions {
+  /** The backend under test, already initialised (`await backend.init()`). */
+  readonly backend: Backend;
+  /** Further initialised backends that `cross` compares with the one under test (and with each other). */
+  readonly others?: readonly Backend[];
+  /** Default 'deform_conv2d'. */
+  readonly op?: VectorsOp;
+  /** Default: all of `SUITE_NAMES`. */
+  readonly suites?: readonly SuiteName[];
+  /** Vectors files for `golden` (any file in the golden format); default: the project's golden set. */
+  readonly vectors?: readonly string[];
+  /** Seed of every randomised suite. Default `DEFAULT_SEED`. */
+  readonly seed?: number;
+  /** Number of fuzz cases. Default `DEFAULT_FUZZ_CASES`. */
+  readonly fuzzCases?: number;
+  /** Number of large fuzz cases, run when `fuzzCases` > 0. Default `DEFAULT_BLOCKED_CASES`. */
+  readonly blockedCases?: number;
+  /** Called for each row as soon as it is known (for streaming reports). */
+  readonly onRow?: (row: ConformanceRow) => void;
+  /** Called for each skipped part as soon as it is known. */
+  readonly onSkip?: (skip: SkipEntry) => void;
+}
+
+export interface ConformanceResult {
+  readonly rows: ConformanceRow[];
+  readonly passed: number;
+  readonly failed: number;
+  readonly skipped: SkipEntry[];
+}
+
+const SUITES: Readonly<Record<SuiteName, Suite>> = {
+  golden: goldenSuite,
+  properties: propertiesSuite,
+  fuzz: fuzzSuite,
+  onnx: onnxSuite,
+  gradcheck: gradcheckSuite,
+  cross: crossSuite,
+};
+
+export async function runConformance(options: ConformanceOptions): Promise<ConformanceResult> {
+  const { backend } = options;
+  if (typeof backend !== 'object' || backend === null || typeof backend.deformConv2d !== 'function') {
+    throw new TypeError('runConformance: options.backend must be a Backend (with deformConv2d)');
+  }
+  const op = options.op ?? 'deform_conv2d';
+  const suites = options.suites ?? SUITE_NAMES;
+  for (const s of suites) if (!SUITE_NAMES.includes(s)) throw new TypeError(`runConformance: unknown suite ${JSON.stringify(s)}; expected some of ${SUITE_NAMES.join(', ')}`);
+  const seed = options.seed ?? DEFAULT_SEED;
+  const fuzzCases = options.fuzzCases ?? DEFAULT_FUZZ_CASES;
+  if (!Number.isSafeInteger(seed)) throw new TypeError(`runConformance: seed must be an integer, got ${seed}`);
+  if (!Number.isSafeInteger(fuzzCases) || fuzzCases < 0) throw new TypeError(`runConformance: fuzzCases must be a non-negative integer, got ${fuzzCases}`);
+  const blockedCases = options.blockedCases ?? DEFAULT_BLOCKED_CASES;
+  if (!Number.isSafeInteger(blockedCases) || blockedCases < 0) throw new TypeError(`runConformance: blockedCases must be a non-negative integer, got ${blockedCases}`);
+
+  const rows: ConformanceRow[] = [];
+  const skipped: SkipEntry[] = [];
+  const addRow = (r: ConformanceRow) => {
+    rows.push(r);
+    options.onRow?.(r);
+  };
+  const addSkip = (s: SkipEntry) => {
+    skipped.push(s);
+    options.onSkip?.(s);
+  };
+
+  if (op === 'deform_roi_pool') {
+    await checkRoiPool(options, addRow, addSkip);
+  } else if (op !== 'deform_conv2d') {
+    throw new TypeError(`runConformance: unknown op ${JSON.stringify(op)}`);
+  } else {
+    for (const name of suites) {
+      await SUITES[name]({
+        backend,
+        others: options.others ?? [],
+        seed,
+        fuzzCases,
+        blockedCases,
+        vectors: options.vectors,
+        row: addRow,
+        skip: (reason) => addSkip({ suite: name, reason }),
+      });
+    }
+  }
+  const passed = rows.filter((r) => r.pass).length;
+  return { rows, passed, failed: rows.length - passed, skipped };
+}
+
+/**
+ * deform_roi_pool: its suites come with the RoI pooling kernels (a later issue). Until then a backend
+ * without the capability is skipped, and one that claims it is told that nothing checks it yet; the
+ * vectors are still loaded, so a malformed file fails now rather than later.
+ */
+async function checkRoiPool(options: ConformanceOptions, row: (r: ConformanceRow) => void, skip: (s: SkipEntry) => void): Promise<void> {
+  const suite = 'deform_roi_pool';
+  let files: readonly string[];
+  try {
+    files = options.vectors ?? defaultVectorsFiles('deform_roi_pool');
+    for (const f of files) loadVectors(f, 'deform_roi_pool');
+  } catch (e) {
+    row(errorRow(suite, '(vectors)', '-', e));
+    return;
+  }
+  if (!options.backend.capabilities.roiPool) {
+    skip({ suite, reason: `backend ${options.backend.name} has no roiPool capability` });
+  } else {
+    skip({ suite, reason: 'deform_roi_pool suites are not implemented yet; nothing was checked' });
+  }
+}

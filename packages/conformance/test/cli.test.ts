@@ -1,0 +1,116 @@
+/** The dcnv2-conformance CLI, run as users run it: a built dist/cli.js in a child process. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultVectorsFiles } from '../src/index.js';
+
+const pkg = dirname(dirname(fileURLToPath(import.meta.url)));
+const cli = join(pkg, 'dist', 'cli.js');
+const tmp = mkdtempSync(join(tmpdir(), 'dcnv2-cli-'));
+
+function runCli(args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: pkg, encoding: 'utf8', timeout: 120_000 });
+  const lines = r.stdout.trimEnd().split('\n');
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1] };
+}
+
+beforeAll(() => {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: pkg, stdio: 'pipe' });
+}, 120_000);
+
+describe('dcnv2-conformance', () => {
+  it('--backend reference: every suite passes, cross is skipped for want of another backend', () => {
+    const r = runCli(['--backend', 'reference']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.last).toMatch(/^\d+ passed, 0 failed, 1 skipped$/);
+    expect(Number(r.last.split(' ')[0])).toBeGreaterThan(1500);
+    expect(r.stdout).toContain('skipped cross: no other backend');
+    expect(r.stdout).toMatch(/^golden +basic_3x3 +output +\S+ +atol 1\.00e-4 rtol 1\.00e-4 +PASS$/m);
+  }, 120_000);
+
+  it('--vectors with one tampered expected value fails with a non-zero status', () => {
+    const doc = JSON.parse(readFileSync(defaultVectorsFiles('deform_conv2d')[0], 'utf8'));
+    doc.cases[3].grad_weight.data[5] += 0.01;
+    const file = join(tmp, 'tampered.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const r = runCli(['--backend', 'reference', '--vectors', file, '--suite', 'golden']);
+    expect(r.status).toBe(1);
+    expect(r.last).toBe('99 passed, 1 failed');
+    expect(r.stdout).toMatch(/pad2_dilation2 +grad_weight .* FAIL\n {4}1 of \d+ outside tolerance; worst at \[/);
+  }, 60_000);
+
+  it('--backend-module loads a third-party backend from a path; --json writes every row', () => {
+    const mod = join(tmp, 'third-party-backend.mjs');
+    const index = pathToFileURL(join(pkg, 'dist', 'index.js')).href;
+    writeFileSync(
+      mod,
+      `import { createReferenceBackend } from ${JSON.stringify(index)};\n` +
+        `export const dcnBackend = { name: 'third-party', create: () => ({ ...createReferenceBackend(), name: 'third-party' }) };\n`,
+    );
+    const json = join(tmp, 'report.json');
+    const r = runCli(['--backend-module', mod, '--suite', 'golden,properties', '--json', json, '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([r.last]);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    expect(report).toMatchObject({ backend: 'third-party', failed: 0, summary: r.last });
+    expect(report.rows.length).toBe(report.passed);
+    expect(report.rows[0]).toMatchObject({ suite: 'golden', case: 'basic_3x3', tensor: 'output', pass: true });
+  }, 60_000);
+
+  it('--other adds backends for the cross suite; --seed and --fuzz-cases are honoured', () => {
+    const r = runCli(['--backend', 'reference', '--other', 'reference', '--suite', 'cross,fuzz', '--seed', '5', '--fuzz-cases', '7']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('seed 5, fuzz cases 7 (+4 large)');
+    expect(r.stdout).toMatch(/^cross +reference~reference#19 /m);
+    expect(r.stdout).toMatch(/^fuzz +fuzz#6 /m);
+    expect(r.stdout).not.toMatch(/fuzz#7 /);
+    expect(r.last).toMatch(/^\d+ passed, 0 failed$/);
+  }, 60_000);
+
+  it('--op deform_roi_pool: skipped with the reason for a backend without roiPool', () => {
+    const r = runCli(['--backend', 'reference', '--op', 'deform_roi_pool']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('skipped deform_roi_pool: backend reference has no roiPool capability');
+    expect(r.last).toBe('0 passed, 0 failed, 1 skipped');
+  });
+
+  it.each([
+    [[], /give exactly one of --backend and --backend-module/],
+    [['--backend', 'reference', '--backend-module', 'x'], /exactly one/],
+    [['--backend', 'reference', '--suite', 'golden,bogus'], /unknown suite "bogus"/],
+    [['--backend', 'reference', '--op', 'conv3d'], /--op expects/],
+    [['--backend', 'reference', '--seed', 'abc'], /--seed expects an integer/],
+    [['--backend', 'reference', '--fuzz-cases=-3'], /--fuzz-cases expects an integer >= 0/],
+    [['--backend', 'reference', '--frobnicate'], /Unknown option '--frobnicate'/],
+  ])('usage error %j exits 2 with the usage', (args, message) => {
+    const r = runCli(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain('usage: dcnv2-conformance');
+  });
+
+  it('an unknown or unloadable backend exits 1 with a clear message', () => {
+    const a = runCli(['--backend', 'tpu']);
+    expect(a.status).toBe(1);
+    expect(a.stderr).toMatch(/unknown backend "tpu"/);
+    const b = runCli(['--backend-module', join(tmp, 'missing.mjs')]);
+    expect(b.status).toBe(1);
+    expect(b.stderr).toMatch(/not found/);
+    const notProvider = join(tmp, 'not-a-provider.mjs');
+    writeFileSync(notProvider, 'export const something = 1;\n');
+    const c = runCli(['--backend-module', notProvider]);
+    expect(c.status).toBe(1);
+    expect(c.stderr).toMatch(/does not export dcnBackend/);
+  });
+
+  it('--help prints the usage and exits 0', () => {
+    const r = runCli(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('--backend-module SPEC');
+  });
+});
