@@ -2,7 +2,7 @@
  * The public convolution ops. Each call: validate once (typed errors), pick the backend, move host inputs
  * onto it, run its kernel, and deliver the result as a host tensor or, on request, a resident one.
  */
-import type { Backend, ConvGradRequest } from './backend.js';
+import type { Backend, ConvGradRequest, ConvInputs } from './backend.js';
 import { convShapes, type ConvGeometry, type DeformConv2dParams } from './conv-params.js';
 import { BackendError, CapabilityError, ParamError } from './errors.js';
 import { getBackend } from './registry.js';
@@ -59,6 +59,17 @@ function outputMode(o: OutputMode | undefined): OutputMode {
   return o;
 }
 
+/** The backend handles of a call's tensors (host tensors become temporaries of `scope`). */
+function convHandles<H>(scope: CallScope<H>, args: DeformConv2dArgs): ConvInputs<H> {
+  return {
+    input: scope.handle(args.input, 'input'),
+    weight: scope.handle(args.weight, 'weight'),
+    offset: scope.handle(args.offset, 'offset'),
+    mask: scope.optional(args.mask, 'mask'),
+    bias: scope.optional(args.bias, 'bias'),
+  };
+}
+
 /** Validates a call and returns its geometry without running it (for planning and tools). */
 export function deformConv2dGeometry(args: DeformConv2dArgs, params?: DeformConv2dParams): ConvGeometry {
   return resolveConvGeometry(args, params);
@@ -79,14 +90,7 @@ export async function deformConv2d<M extends OutputMode = 'host'>(
   const scope = new CallScope(backend);
   let out: unknown;
   try {
-    const inputs = {
-      input: scope.handle(args.input, 'input'),
-      weight: scope.handle(args.weight, 'weight'),
-      offset: scope.handle(args.offset, 'offset'),
-      mask: scope.optional(args.mask, 'mask'),
-      bias: scope.optional(args.bias, 'bias'),
-    };
-    out = await backend.deformConv2d(g, inputs);
+    out = await backend.deformConv2d(g, convHandles(scope, args));
   } finally {
     scope.releaseTemporaries();
   }
@@ -130,14 +134,7 @@ export async function deformConv2dBackward<M extends OutputMode = 'host'>(
   const scope = new CallScope(backend);
   let grads;
   try {
-    const inputs = {
-      input: scope.handle(args.input, 'input'),
-      weight: scope.handle(args.weight, 'weight'),
-      offset: scope.handle(args.offset, 'offset'),
-      mask: scope.optional(args.mask, 'mask'),
-      bias: scope.optional(args.bias, 'bias'),
-    };
-    grads = await backend.deformConv2dBackward(g, inputs, scope.handle(args.gradOutput, 'gradOutput'), want);
+    grads = await backend.deformConv2dBackward(g, convHandles(scope, args), scope.handle(args.gradOutput, 'gradOutput'), want);
   } finally {
     scope.releaseTemporaries();
   }

@@ -13,7 +13,7 @@
  *   TensorShapeProto dim=1;          TensorShapeProto.Dimension dim_value=1
  *   TensorProto.DataType FLOAT=1
  */
-import type { ConvGeometry } from '@dcnv2/core';
+import { convShapes, type ConvGeometry } from '@dcnv2/core';
 import { ProtoWriter } from './protobuf-writer.js';
 
 export const DEFORM_CONV_IR_VERSION = 9;
@@ -53,17 +53,10 @@ export interface DeformConvModelOptions {
   readonly withBias: boolean;
 }
 
-/** Static shapes of the graph's tensors (the same layout as core's `convShapes`). */
+/** Static shapes of the graph's tensors, named as the ONNX inputs: core's `convShapes`. */
 export function deformConvModelShapes(g: ConvGeometry) {
-  const taps = g.kernelH * g.kernelW;
-  return {
-    X: [g.batch, g.inChannels, g.inHeight, g.inWidth],
-    W: [g.outChannels, g.inChannels / g.groups, g.kernelH, g.kernelW],
-    offset: [g.batch, 2 * g.offsetGroups * taps, g.outHeight, g.outWidth],
-    B: [g.outChannels],
-    mask: [g.batch, g.offsetGroups * taps, g.outHeight, g.outWidth],
-    Y: [g.batch, g.outChannels, g.outHeight, g.outWidth],
-  } as const;
+  const s = convShapes(g);
+  return { X: s.input, W: s.weight, offset: s.offset, B: s.bias, mask: s.mask, Y: s.output } as const;
 }
 
 function writeIntAttr(w: ProtoWriter, name: string, value: number): void {

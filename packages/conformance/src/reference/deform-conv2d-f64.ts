@@ -53,20 +53,27 @@ function pixel(v: Values, base: number, H: number, W: number, y: number, x: numb
   return y >= 0 && y < H && x >= 0 && x < W ? v[base + y * W + x] : 0;
 }
 
+/** The floor-based corners of (y, x) and the fractions: outside corners read 0. */
+function corners(v: Values, base: number, H: number, W: number, y: number, x: number) {
+  const y0 = Math.floor(y);
+  const x0 = Math.floor(x);
+  return {
+    ly: y - y0,
+    lx: x - x0,
+    v00: pixel(v, base, H, W, y0, x0),
+    v01: pixel(v, base, H, W, y0, x0 + 1),
+    v10: pixel(v, base, H, W, y0 + 1, x0),
+    v11: pixel(v, base, H, W, y0 + 1, x0 + 1),
+  };
+}
+
 /**
  * Bilinear sample of one channel plane. Every corner inside the image is read, even one whose weight is 0,
  * as torchvision does, so a NaN there propagates exactly as it does in torchvision.
  */
 export function bilinear(v: Values, base: number, H: number, W: number, y: number, x: number): number {
   if (outsideImage(y, x, H, W)) return 0;
-  const y0 = Math.floor(y);
-  const x0 = Math.floor(x);
-  const ly = y - y0;
-  const lx = x - x0;
-  const v00 = pixel(v, base, H, W, y0, x0);
-  const v01 = pixel(v, base, H, W, y0, x0 + 1);
-  const v10 = pixel(v, base, H, W, y0 + 1, x0);
-  const v11 = pixel(v, base, H, W, y0 + 1, x0 + 1);
+  const { ly, lx, v00, v01, v10, v11 } = corners(v, base, H, W, y, x);
   return (1 - ly) * (1 - lx) * v00 + (1 - ly) * lx * v01 + ly * (1 - lx) * v10 + ly * lx * v11;
 }
 
@@ -75,14 +82,7 @@ export function bilinear(v: Values, base: number, H: number, W: number, y: numbe
  * outside corners 0, and deliberately no early return (see the header: non-zero at exactly y = -1).
  */
 export function bilinearGradient(v: Values, base: number, H: number, W: number, y: number, x: number): [number, number] {
-  const y0 = Math.floor(y);
-  const x0 = Math.floor(x);
-  const ly = y - y0;
-  const lx = x - x0;
-  const v00 = pixel(v, base, H, W, y0, x0);
-  const v01 = pixel(v, base, H, W, y0, x0 + 1);
-  const v10 = pixel(v, base, H, W, y0 + 1, x0);
-  const v11 = pixel(v, base, H, W, y0 + 1, x0 + 1);
+  const { ly, lx, v00, v01, v10, v11 } = corners(v, base, H, W, y, x);
   const dVdy = (1 - lx) * (v10 - v00) + lx * (v11 - v01);
   const dVdx = (1 - ly) * (v01 - v00) + ly * (v11 - v10);
   return [dVdy, dVdx];
