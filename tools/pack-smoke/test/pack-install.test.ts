@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -22,6 +23,15 @@ function pack(pkgDir: string): string {
   const tgz = readdirSync(dest).find((f) => f.startsWith(name) && f.endsWith('.tgz'));
   if (!tgz) throw new Error(`no tarball for ${pkgDir} in ${dest}`);
   return join(dest, tgz);
+}
+
+/** The first TypeScript block of the root README's "Install and use" section, compiled to plain JS. */
+function readmeExample(): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Install and use'));
+  const block = /```ts\n([\s\S]*?)```/.exec(section);
+  if (!block) throw new Error('README: no ```ts block under "## Install and use"');
+  return ts.transpileModule(block[1], { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
 }
 
 describe('packed packages install and run outside the workspace', () => {
@@ -63,5 +73,11 @@ console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), typed: er
     expect(out.shape).toEqual([1, 1, 3, 3]);
     expect(out.data).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
     expect(out.typed).toBe('RankError');
+
+    // The root README's usage example, exactly as printed, against the installed tarballs: the README
+    // stays true or this fails.
+    writeFileSync(join(app, 'readme-example.mjs'), readmeExample());
+    const printed = execFileSync('node', ['readme-example.mjs'], { cwd: app, encoding: 'utf8' });
+    expect(printed.trim().split('\n')).toEqual(['[ 1, 64, 56, 56 ]', '[ 1, 18, 56, 56 ]']);
   }, 120_000);
 });
