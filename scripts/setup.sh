@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine with Node 20+ for development and CI: the pinned pnpm, the locked
-# dependencies, and a first build. Idempotent; needs root only for apt (not used yet by this project).
+# dependencies, and a first build. Idempotent; needs root (or sudo) only for apt: Debian's chromium, for the wasm backend's browser test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,17 @@ fi
 want_pnpm=$(node -p 'require("./package.json").packageManager.split("@")[1]')
 if [ "$(pnpm --version 2>/dev/null || true)" != "$want_pnpm" ]; then
   npm install -g "pnpm@$want_pnpm" --no-audit --no-fund
+fi
+
+# Headless Chromium for @dcnv2/backend-wasm's browser test (driven by playwright-core, which downloads nothing).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update && apt-get install -y chromium
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update && sudo apt-get install -y chromium
+  else
+    echo "setup: chromium is missing and this user cannot install it (the wasm browser test will fail)" >&2
+  fi
 fi
 
 # onnxruntime-node's install script downloads binaries from the internet; its bundled CPU build suffices.

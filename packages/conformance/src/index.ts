@@ -59,3 +59,4 @@ export {
 } from './conv-case.js';
 export { randomConvCase, blockedConvCase, randomCaseData, makeGeometry, awayFromIntegers, type RandomCaseOptions, type ConvSpec, type MaskKind, type OffsetStyle } from './random-cases.js';
 export { Rng } from './random.js';
+export * from './onnx/index.js';

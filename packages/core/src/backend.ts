@@ -85,7 +85,11 @@ export interface Backend<H = unknown> {
   dispose(): MaybePromise<void>;
 }
 
-/** What a backend package exports so tools (the conformance CLI, benchmarks) can create it by name. */
+/**
+ * What a backend package exports (as `dcnBackend`) so tools (the conformance CLI, benchmarks) can create
+ * it by name. By convention `create` accepts `{ threads?: number }`: benchmarks pass the thread count they
+ * measure, and a single-threaded backend ignores it.
+ */
 export interface BackendProvider<Options = unknown> {
   readonly name: string;
   create(options?: Options): MaybePromise<Backend>;

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/**
+ * Compiles src/kernels/dcn.c to the four WebAssembly builds the backend ships, with the pinned
+ * @yowasp/clang (clang + wasm-ld compiled to WebAssembly: no system toolchain needed):
+ *
+ *   dist/wasm/dcn-simd.wasm            SIMD128, imported non-shared memory (single thread)
+ *   dist/wasm/dcn-relaxed.wasm         + relaxed SIMD (f32x4.relaxed_madd = FMA where the CPU has it)
+ *   dist/wasm/dcn-simd-mt.wasm         SIMD128, imported shared memory (worker threads)
+ *   dist/wasm/dcn-relaxed-mt.wasm      + relaxed SIMD, shared memory
+ *
+ * Deterministic: same compiler, same flags, same source, same bytes.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { commands } from '@yowasp/clang';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const source = readFileSync(join(root, 'src/kernels/dcn.c'), 'utf8');
+const outDir = join(root, 'dist/wasm');
+mkdirSync(outDir, { recursive: true });
+
+const common = [
+  '--target=wasm32', '-O3', '-std=c11', '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter',
+  '-ffreestanding', '-nostdlib', '-fno-builtin-memset', '-msimd128', '-mbulk-memory', '-mnontrapping-fptoint', '-msign-ext',
+  '-Wl,--no-entry', '-Wl,--import-memory', '-Wl,--stack-first', '-Wl,-z,stack-size=65536',
+  '-Wl,--initial-memory=131072', '-Wl,--max-memory=4294967296',
+  '-Wl,--export=__heap_base', '-Wl,--export=__stack_pointer',
+];
+const variants = [
+  { file: 'dcn-simd.wasm', flags: [] },
+  { file: 'dcn-relaxed.wasm', flags: ['-mrelaxed-simd', '-DDCN_RELAXED'] },
+  { file: 'dcn-simd-mt.wasm', flags: ['-matomics', '-Wl,--shared-memory'] },
+  { file: 'dcn-relaxed-mt.wasm', flags: ['-mrelaxed-simd', '-DDCN_RELAXED', '-matomics', '-Wl,--shared-memory'] },
+];
+
+const quiet = { stdout: () => {}, stderr: (b) => { if (b) process.stderr.write(b); }, fetchProgress: () => {} };
+for (const v of variants) {
+  const files = await commands.clang([...common, ...v.flags, 'dcn.c', '-o', 'out.wasm'], { 'dcn.c': source }, quiet);
+  const wasm = files?.['out.wasm'];
+  if (!(wasm instanceof Uint8Array)) throw new Error(`build-wasm: clang produced no output for ${v.file}`);
+  writeFileSync(join(outDir, v.file), wasm);
+  process.stdout.write(`build-wasm: ${v.file} (${wasm.length} bytes)\n`);
+}

@@ -1,0 +1,21 @@
+/**
+ * @dcnv2/backend-wasm: modulated deformable convolution (DCNv2) for @dcnv2/core in WebAssembly SIMD
+ * (relaxed-SIMD FMA where available), multi-threaded over shared memory, forward and backward, matching
+ * torchvision.ops.deform_conv2d in float32.
+ */
+import type { BackendProvider } from '@dcnv2/core';
+import { WasmBackend, type WasmBackendOptions } from './wasm-backend.js';
+
+export { WasmBackend, WasmTensor, type SimdChoice, type WasmBackendOptions } from './wasm-backend.js';
+export { chooseForwardTiling, chooseBackwardTiling, type ForwardTiling, type BackwardTiling } from './tiling.js';
+
+/** Creates a wasm backend (call `init()`, or let the registry do it). */
+export function createWasmBackend(options?: WasmBackendOptions | null): WasmBackend {
+  return new WasmBackend(options);
+}
+
+/** For tools that create backends by name (the conformance CLI, benchmarks). */
+export const dcnBackend: BackendProvider = {
+  name: 'wasm',
+  create: (o) => createWasmBackend(o as WasmBackendOptions | null | undefined),
+};

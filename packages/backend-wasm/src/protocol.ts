@@ -1,0 +1,24 @@
+/** Messages between the backend and its workers. */
+export interface InitMessage {
+  readonly type: 'init';
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  /** Top of this worker's own stack region (the linker's stack pointer would collide with the main instance). */
+  readonly stackTop: number;
+}
+export interface RunMessage {
+  readonly type: 'run';
+  readonly fn: 'dcn_forward_chunk' | 'dcn_backward_chunk';
+  /** Job block of this thread. */
+  readonly job: number;
+  /** Workspace of this thread. */
+  readonly ws: number;
+  /** Byte address of the int32 chunk counter shared by every thread of the run. */
+  readonly counter: number;
+  readonly total: number;
+}
+export interface CloseMessage {
+  readonly type: 'close';
+}
+export type ToWorker = InitMessage | RunMessage | CloseMessage;
+export type FromWorker = { readonly type: 'ready' } | { readonly type: 'done'; readonly chunks: number } | { readonly type: 'error'; readonly message: string };

@@ -1,0 +1,476 @@
+/**
+ * The `wasm` backend: tensors live in one WebAssembly memory (shared between threads when
+ * SharedArrayBuffer is available), the kernels are C compiled to SIMD128 / relaxed-SIMD WebAssembly, and a
+ * call is cut into chunks (batch image x tile of output pixels [x block of output channels]) that the
+ * calling thread and the worker pool take dynamically from a shared counter.
+ */
+import {
+  BackendError,
+  DisposedError,
+  LimitError,
+  ParamError,
+  type Backend,
+  type BackendCapabilities,
+  type ConvGeometry,
+  type ConvGradRequest,
+  type ConvGrads,
+  type ConvInputs,
+} from '@dcnv2/core';
+import { canShareMemory, envVar, hardwareThreads, hasRelaxedSimd, hasSimd, loadAsset } from './env.js';
+import { Heap, align } from './heap.js';
+import { J, JOB_BYTES, JOB_FIELDS, WORKER_STACK_BYTES, type KernelExports } from './job.js';
+import { WorkerPool } from './pool.js';
+import { runChunks } from './run-chunks.js';
+import { chooseBackwardTiling, chooseForwardTiling, partialThreads } from './tiling.js';
+import { kernelUrl, type KernelVariant } from './wasm-urls.js';
+
+export type SimdChoice = 'auto' | 'relaxed' | 'simd';
+
+export interface WasmBackendOptions {
+  /**
+   * Threads to compute with, the calling thread included (default: `DCNV2_WASM_THREADS` in Node, else
+   * the number of logical cores). More than 1 needs SharedArrayBuffer; without it (a page that is not
+   * cross-origin isolated) the backend runs single-threaded.
+   */
+  readonly threads?: number;
+  /** Kernel build: `relaxed` (FMA), `simd`, or `auto` (relaxed when the engine validates it; default, or `DCNV2_WASM_SIMD`). */
+  readonly simd?: SimdChoice;
+  /** Upper bound of the WebAssembly memory in bytes (default 2 GiB, at most 4 GiB - 64 KiB). */
+  readonly maxMemoryBytes?: number;
+  /** Upper bound on output pixels per tile (rounded up to a multiple of 8; default 64 forward, 128 backward). */
+  readonly tilePixels?: number;
+}
+
+const DEFAULT_MAX_MEMORY = 2 * 1024 * 1024 * 1024;
+const MAX_MEMORY = 4 * 1024 * 1024 * 1024 - 65536;
+const PAGE = 65536;
+
+/** A tensor in wasm memory: `length` float32 values at byte address `ptr` (ptr 0 when empty). */
+export class WasmTensor {
+  #released = false;
+  constructor(readonly ptr: number, readonly length: number) {}
+  get released(): boolean {
+    return this.#released;
+  }
+  /** @internal */
+  markReleased(): boolean {
+    if (this.#released) return false;
+    this.#released = true;
+    return true;
+  }
+}
+
+function positiveInt(v: unknown, argument: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+    throw new ParamError({ argument, expected: `an integer in [1, ${max}]`, actual: v });
+  }
+  return v;
+}
+
+function parseEnvInt(name: string): number | undefined {
+  const s = envVar(name);
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new ParamError({ argument: `env ${name}`, expected: 'a positive integer', actual: s });
+  return n;
+}
+
+interface Temp {
+  ptr: number;
+  bytes: number;
+}
+
+export class WasmBackend implements Backend<WasmTensor> {
+  readonly name = 'wasm';
+  readonly options: Readonly<{ threads: number | undefined; simd: SimdChoice; maxMemoryBytes: number; tilePixels: number | undefined }>;
+  #disposed = false;
+  #initialised: Promise<void> | null = null;
+  #kernels: KernelExports | null = null;
+  #memory: WebAssembly.Memory | null = null;
+  #heap: Heap | null = null;
+  #pool: WorkerPool | null = null;
+  #threads = 1;
+  #variant: KernelVariant | null = null;
+  #shared = false;
+  /** Serialises threaded calls (they share the pool and resolve asynchronously). */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: WasmBackendOptions | null = {}) {
+    if (options === null) options = {};
+    if (typeof options !== 'object') {
+      throw new ParamError({ argument: 'options', expected: 'an object { threads?, simd?, maxMemoryBytes?, tilePixels? }', actual: options });
+    }
+    const threads = positiveInt(options.threads, 'options.threads', 256) ?? parseEnvInt('DCNV2_WASM_THREADS');
+    const simd = options.simd ?? (envVar('DCNV2_WASM_SIMD') as SimdChoice | undefined) ?? 'auto';
+    if (simd !== 'auto' && simd !== 'relaxed' && simd !== 'simd') {
+      throw new ParamError({ argument: options.simd === undefined ? 'env DCNV2_WASM_SIMD' : 'options.simd', expected: '"auto", "relaxed" or "simd"', actual: simd });
+    }
+    const maxMemoryBytes = positiveInt(options.maxMemoryBytes, 'options.maxMemoryBytes', MAX_MEMORY) ?? DEFAULT_MAX_MEMORY;
+    const tilePixels = positiveInt(options.tilePixels, 'options.tilePixels', 1 << 20);
+    this.options = Object.freeze({ threads, simd, maxMemoryBytes, tilePixels });
+  }
+
+  get capabilities(): BackendCapabilities {
+    return Object.freeze({ backward: true, roiPool: false, threads: this.#threads, float16: false, resident: true, externalBuffers: false });
+  }
+
+  /** After init: which build runs (`simd` or `relaxed`), threads in use, whether memory is shared. */
+  get info(): { variant: KernelVariant | null; threads: number; sharedMemory: boolean } {
+    return { variant: this.#variant, threads: this.#threads, sharedMemory: this.#shared };
+  }
+
+  /** Memory statistics (for tests and diagnostics): memory size, bytes allocated, heap top. */
+  get memoryStats(): { memoryBytes: number; inUse: number; top: number } {
+    const h = this.#heap;
+    return h === null ? { memoryBytes: 0, inUse: 0, top: 0 } : { memoryBytes: h.memoryBytes, inUse: h.inUse, top: h.top };
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  #check(): void {
+    if (this.#disposed) throw new DisposedError({ argument: 'backend', expected: 'a live backend', actual: 'the disposed backend "wasm"' });
+  }
+
+  #ready(): { k: KernelExports; heap: Heap; memory: WebAssembly.Memory } {
+    this.#check();
+    if (this.#kernels === null || this.#heap === null || this.#memory === null) {
+      throw new BackendError({ argument: 'backend', expected: 'an initialised backend (await init())', actual: 'the uninitialised backend "wasm"' });
+    }
+    return { k: this.#kernels, heap: this.#heap, memory: this.#memory };
+  }
+
+  init(): Promise<void> {
+    try {
+      this.#check();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return (this.#initialised ??= this.#init());
+  }
+
+  async #init(): Promise<void> {
+    if (!hasSimd()) throw new BackendError({ argument: 'backend', expected: 'a WebAssembly engine with SIMD128', actual: 'an engine without it' });
+    const want = this.options.simd;
+    const relaxedOk = want === 'simd' ? false : await hasRelaxedSimd();
+    if (want === 'relaxed' && !relaxedOk) {
+      throw new BackendError({ argument: 'options.simd', expected: 'an engine with relaxed SIMD', actual: '"relaxed" on an engine without it' });
+    }
+    const variant: KernelVariant = relaxedOk ? 'relaxed' : 'simd';
+    const requested = this.options.threads ?? (await hardwareThreads());
+    const shared = requested > 1 && canShareMemory();
+    const source = await loadAsset(kernelUrl(variant, shared));
+    const module = source instanceof Uint8Array ? await WebAssembly.compile(source) : await WebAssembly.compileStreaming(source);
+    const maxPages = Math.floor(this.options.maxMemoryBytes / PAGE);
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: maxPages, ...(shared ? { shared: true } : {}) } as WebAssembly.MemoryDescriptor);
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const k = instance.exports as unknown as KernelExports;
+    const heap = new Heap(memory, k.__heap_base.value as number, maxPages * PAGE);
+    let pool: WorkerPool | null = null;
+    let threads = 1;
+    if (shared) {
+      const workers = requested - 1;
+      const stacks = heap.alloc(workers * WORKER_STACK_BYTES, 'worker stacks');
+      const tops = Array.from({ length: workers }, (_, i) => stacks + (i + 1) * WORKER_STACK_BYTES);
+      pool = await WorkerPool.create(workers, module, memory, tops);
+      threads = requested;
+    }
+    if (this.#disposed) {
+      await pool?.close();
+      throw new DisposedError({ argument: 'backend', expected: 'a live backend', actual: 'the backend "wasm", disposed during init' });
+    }
+    this.#kernels = k;
+    this.#memory = memory;
+    this.#heap = heap;
+    this.#pool = pool;
+    this.#threads = threads;
+    this.#variant = variant;
+    this.#shared = shared;
+  }
+
+  #f32(): Float32Array {
+    return new Float32Array(this.#memory!.buffer);
+  }
+
+  upload(data: Float32Array, _shape: readonly number[]): WasmTensor {
+    const { heap } = this.#ready();
+    if (data.length === 0) return new WasmTensor(0, 0);
+    const ptr = heap.alloc(data.length * 4, 'upload');
+    this.#f32().set(data, ptr >>> 2);
+    return new WasmTensor(ptr, data.length);
+  }
+
+  async download(handle: WasmTensor, _shape: readonly number[]): Promise<Float32Array> {
+    this.#ready();
+    if (handle.released) throw new DisposedError({ argument: 'handle', expected: 'a live tensor', actual: 'a released wasm tensor' });
+    if (handle.length === 0) return new Float32Array(0);
+    return this.#f32().slice(handle.ptr >>> 2, (handle.ptr >>> 2) + handle.length);
+  }
+
+  /** Frees a tensor's memory. Tolerated twice and after dispose (core calls it in `finally`). */
+  release(handle: WasmTensor): void {
+    if (!(handle instanceof WasmTensor) || !handle.markReleased()) return;
+    if (this.#disposed || this.#heap === null || handle.length === 0) return;
+    this.#heap.free(handle.ptr, handle.length * 4);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+
+  /** Allocates every block of `sizes` or none: LimitError before anything is allocated when they cannot fit. */
+  #allocAll(heap: Heap, sizes: readonly number[], what: string): number[] {
+    const total = sizes.reduce((s, b) => s + align(Math.max(16, b)), 0);
+    if (total > heap.available) {
+      throw new LimitError({ argument: what, expected: `at most ${heap.available} bytes of wasm memory left (limit ${this.options.maxMemoryBytes})`, actual: `${total} bytes` });
+    }
+    const got: number[] = [];
+    try {
+      for (const b of sizes) got.push(heap.alloc(Math.max(16, b), what));
+    } catch (e) {
+      for (let i = 0; i < got.length; i++) heap.free(got[i], Math.max(16, sizes[i]));
+      throw e;
+    }
+    return got;
+  }
+
+  #writeJob(memory: WebAssembly.Memory, ptr: number, g: ConvGeometry, fields: Partial<Record<keyof typeof J, number>>): void {
+    const v = new Int32Array(memory.buffer, ptr, JOB_FIELDS);
+    v.fill(0);
+    v[J.N] = g.batch;
+    v[J.CIN] = g.inChannels;
+    v[J.H] = g.inHeight;
+    v[J.W] = g.inWidth;
+    v[J.COUT] = g.outChannels;
+    v[J.KH] = g.kernelH;
+    v[J.KW] = g.kernelW;
+    v[J.SH] = g.strideH;
+    v[J.SW] = g.strideW;
+    v[J.PT] = g.padTop;
+    v[J.PL] = g.padLeft;
+    v[J.DH] = g.dilationH;
+    v[J.DW] = g.dilationW;
+    v[J.GROUPS] = g.groups;
+    v[J.OG] = g.offsetGroups;
+    v[J.HO] = g.outHeight;
+    v[J.WO] = g.outWidth;
+    for (const [k, val] of Object.entries(fields)) v[J[k as keyof typeof J]] = val as number;
+  }
+
+  /** Runs `total` chunks of `fn` on `nThreads` threads (jobs[i], wss[i] for thread i; thread 0 is the caller). */
+  #run(
+    k: KernelExports,
+    memory: WebAssembly.Memory,
+    fn: 'dcn_forward_chunk' | 'dcn_backward_chunk',
+    jobs: readonly number[],
+    wss: readonly number[],
+    counter: number,
+    total: number,
+    nThreads: number,
+  ): Promise<void> | void {
+    new Int32Array(memory.buffer, counter, 1)[0] = 0;
+    const pool = this.#pool;
+    if (nThreads <= 1 || pool === null) {
+      runChunks(k, memory, fn, jobs[0], wss[0], counter, total);
+      return;
+    }
+    const done = pool.start(nThreads - 1, (i) => ({ type: 'run', fn, job: jobs[i + 1], ws: wss[i + 1], counter, total }));
+    let mine: unknown = null;
+    try {
+      runChunks(k, memory, fn, jobs[0], wss[0], counter, total);
+    } catch (e) {
+      mine = e;
+    }
+    return done.then(() => {
+      if (mine !== null) throw mine;
+    });
+  }
+
+  /** Runs `work` now (single thread: synchronously) or after the previous threaded call. */
+  #serial<T>(work: () => T | Promise<T>): T | Promise<T> {
+    if (this.#pool === null) return work();
+    const p = this.#queue.then(() => {
+      this.#check();
+      return work();
+    });
+    this.#queue = p.catch(() => undefined);
+    return p;
+  }
+
+  deformConv2d(g: ConvGeometry, inputs: ConvInputs<WasmTensor>): WasmTensor | Promise<WasmTensor> {
+    this.#ready();
+    return this.#serial(() => this.#forward(g, inputs));
+  }
+
+  #forward(g: ConvGeometry, inputs: ConvInputs<WasmTensor>): WasmTensor | Promise<WasmTensor> {
+    const { k, heap, memory } = this.#ready();
+    const HoWo = g.outHeight * g.outWidth;
+    const outLen = g.batch * g.outChannels * HoWo;
+    if (outLen === 0) return new WasmTensor(0, 0);
+    const K = g.kernelH * g.kernelW;
+    const Cg = g.inChannels / g.groups;
+    const CoutG = g.outChannels / g.groups;
+    const t = chooseForwardTiling(g, this.#threads, this.options.tilePixels);
+    const total = g.batch * t.ntiles * t.ncb;
+    const nThreads = Math.min(this.#threads, total);
+    const wsBytes = k.dcn_forward_ws_bytes(K, t.P, t.kcc);
+    const wpackBytes = g.groups * Math.ceil(CoutG / 4) * 4 * Cg * K * 4;
+    // [output, packed weight, job, counter, workspace per thread]
+    const sizes = [outLen * 4, wpackBytes, JOB_BYTES, 16, ...Array.from({ length: nThreads }, () => wsBytes)];
+    const ptrs = this.#allocAll(heap, sizes, 'deformConv2d workspace');
+    const [out, wpack, job, counter] = ptrs;
+    const wss = ptrs.slice(4);
+    const temps: Temp[] = sizes.slice(1).map((bytes, i) => ({ ptr: ptrs[i + 1], bytes: Math.max(16, bytes) }));
+    const freeTemps = () => {
+      if (!this.#disposed) for (const tmp of temps) heap.free(tmp.ptr, tmp.bytes);
+    };
+    const output = new WasmTensor(out, outLen);
+    const fail = (e: unknown): never => {
+      freeTemps();
+      this.release(output);
+      throw e;
+    };
+    try {
+      this.#writeJob(memory, job, g, {
+        P: t.P, KCC: t.kcc, NTILES: t.ntiles, CB: t.cb, NCB: t.ncb,
+        INPUT: inputs.input.ptr, WEIGHT: inputs.weight.ptr, OFFSET: inputs.offset.ptr,
+        MASK: inputs.mask?.ptr ?? 0, BIAS: inputs.bias?.ptr ?? 0, WPACK: wpack, OUT: out,
+      });
+      k.dcn_pack_weight_fwd(job);
+      const r = this.#run(k, memory, 'dcn_forward_chunk', Array(nThreads).fill(job), wss, counter, total, nThreads);
+      if (r instanceof Promise) {
+        return r.then(() => {
+          freeTemps();
+          return output;
+        }, fail);
+      }
+    } catch (e) {
+      fail(e);
+    }
+    freeTemps();
+    return output;
+  }
+
+  deformConv2dBackward(
+    g: ConvGeometry,
+    inputs: ConvInputs<WasmTensor>,
+    gradOutput: WasmTensor,
+    want: ConvGradRequest,
+  ): ConvGrads<WasmTensor> | Promise<ConvGrads<WasmTensor>> {
+    this.#ready();
+    return this.#serial(() => this.#backward(g, inputs, gradOutput, want));
+  }
+
+  #backward(g: ConvGeometry, inputs: ConvInputs<WasmTensor>, gradOutput: WasmTensor, want: ConvGradRequest): ConvGrads<WasmTensor> | Promise<ConvGrads<WasmTensor>> {
+    const { k, heap, memory } = this.#ready();
+    const N = g.batch;
+    const K = g.kernelH * g.kernelW;
+    const HW = g.inHeight * g.inWidth;
+    const HoWo = g.outHeight * g.outWidth;
+    const Cg = g.inChannels / g.groups;
+    const CoutG = g.outChannels / g.groups;
+    const CgK = Cg * K;
+    const wantMask = want.mask && inputs.mask !== null;
+    const wantBias = want.bias;
+    const lens = {
+      input: want.input ? N * g.inChannels * HW : -1,
+      offset: want.offset ? N * 2 * g.offsetGroups * K * HoWo : -1,
+      mask: wantMask ? N * g.offsetGroups * K * HoWo : -1,
+      weight: want.weight ? g.outChannels * CgK : -1,
+      bias: wantBias ? g.outChannels : -1,
+    };
+    const needCol2im = N > 0 && (want.input || want.offset || wantMask);
+    const needIm2col = N > 0 && want.weight;
+    const t = chooseBackwardTiling(g, this.options.tilePixels);
+    const total = N * t.ntiles;
+    const ginLen = Math.max(0, lens.input);
+    const gwLen = Math.max(0, lens.weight);
+    const nThreads = needCol2im || needIm2col ? partialThreads(this.#threads, total, (ginLen + gwLen) * 4) : 1;
+    const wsBytes = k.dcn_backward_ws_bytes(K, t.P, t.kcc, CoutG);
+    const wtBytes = needCol2im ? g.groups * Math.ceil(CgK / 4) * 4 * CoutG * 4 : 0;
+    const extra = nThreads - 1;
+    const gradKeys = ['input', 'offset', 'mask', 'weight', 'bias'] as const;
+    const gradSizes = gradKeys.map((key) => Math.max(0, lens[key]) * 4);
+    // [5 grads, packed W^T, jobs (one per thread), counter, partial grad_input, partial grad_weight, workspaces]
+    const sizes = [
+      ...gradSizes, wtBytes, JOB_BYTES * nThreads, 16, extra * ginLen * 4, extra * gwLen * 4,
+      ...Array.from({ length: needCol2im || needIm2col ? nThreads : 0 }, () => wsBytes),
+    ];
+    const ptrs = this.#allocAll(heap, sizes, 'deformConv2dBackward workspace');
+    const grads = gradKeys.map((key, i) => (lens[key] < 0 ? null : lens[key] === 0 ? new WasmTensor(0, 0) : new WasmTensor(ptrs[i], lens[key])));
+    // Absent and zero-length grads did not need their (minimum 16-byte) blocks.
+    for (let i = 0; i < 5; i++) if (lens[gradKeys[i]] <= 0) heap.free(ptrs[i], 16);
+    const [wt, jobs0, counter, pgin, pgw] = ptrs.slice(5, 10);
+    const wss = ptrs.slice(10);
+    const temps: Temp[] = sizes.slice(5).map((bytes, i) => ({ ptr: ptrs[i + 5], bytes: Math.max(16, bytes) }));
+    const freeTemps = () => {
+      if (!this.#disposed) for (const tmp of temps) heap.free(tmp.ptr, tmp.bytes);
+    };
+    const result = (): ConvGrads<WasmTensor> => ({ input: grads[0], offset: grads[1], mask: grads[2], weight: grads[3], bias: grads[4] });
+    const fail = (e: unknown): never => {
+      freeTemps();
+      for (const h of grads) if (h !== null) this.release(h);
+      throw e;
+    };
+    try {
+      const f32 = this.#f32();
+      const zero = (ptr: number, len: number) => {
+        if (len > 0) f32.fill(0, ptr >>> 2, (ptr >>> 2) + len);
+      };
+      zero(grads[0]?.ptr ?? 0, ginLen);
+      zero(grads[3]?.ptr ?? 0, gwLen);
+      zero(pgin, extra * ginLen);
+      zero(pgw, extra * gwLen);
+      if (N === 0) {
+        zero(grads[4]?.ptr ?? 0, Math.max(0, lens.bias));
+      }
+      const common = {
+        P: t.P, KCC: t.kcc, NTILES: t.ntiles, CB: CoutG, NCB: 1,
+        INPUT: inputs.input.ptr, WEIGHT: inputs.weight.ptr, OFFSET: inputs.offset.ptr,
+        MASK: inputs.mask?.ptr ?? 0, BIAS: inputs.bias?.ptr ?? 0, WPACK: wt, GOUT: gradOutput.ptr,
+        GOFF: grads[1]?.ptr ?? 0, GMASK: grads[2]?.ptr ?? 0, GB: grads[4]?.ptr ?? 0,
+        WANT: (want.input ? 1 : 0) | (want.offset ? 2 : 0) | (wantMask ? 4 : 0) | (want.weight ? 8 : 0) | (wantBias ? 16 : 0),
+      };
+      const jobs: number[] = [];
+      for (let i = 0; i < nThreads; i++) {
+        const job = jobs0 + i * JOB_BYTES;
+        jobs.push(job);
+        this.#writeJob(memory, job, g, {
+          ...common,
+          GIN: lens.input <= 0 ? 0 : i === 0 ? grads[0]!.ptr : pgin + (i - 1) * ginLen * 4,
+          GW: lens.weight <= 0 ? 0 : i === 0 ? grads[3]!.ptr : pgw + (i - 1) * gwLen * 4,
+        });
+      }
+      if (wantBias && N > 0) k.dcn_grad_bias(jobs[0]);
+      if (!needCol2im && !needIm2col) {
+        freeTemps();
+        return result();
+      }
+      if (needCol2im) k.dcn_pack_weight_bwd(jobs[0]);
+      const finish = (): ConvGrads<WasmTensor> => {
+        if (extra > 0) {
+          if (ginLen > 0) k.dcn_reduce(grads[0]!.ptr, pgin, extra, ginLen, ginLen);
+          if (gwLen > 0) k.dcn_reduce(grads[3]!.ptr, pgw, extra, gwLen, gwLen);
+        }
+        freeTemps();
+        return result();
+      };
+      const r = this.#run(k, memory, 'dcn_backward_chunk', jobs, wss, counter, total, nThreads);
+      if (r instanceof Promise) return r.then(finish, fail);
+      return finish();
+    } catch (e) {
+      return fail(e);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const pool = this.#pool;
+    this.#pool = null;
+    this.#kernels = null;
+    this.#heap = null;
+    this.#memory = null;
+    await pool?.close();
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The agreement check that runs before any timing, so that a fast wrong kernel is reported as WRONG, never as
+ * fast. Each implementation's first run is compared element by element with:
+ *
+ * - forward output: the float64 reference (reference.ts; a deformable conv's, or a plain conv's for the dense
+ *   yardsticks, which are not deformable convs and are checked as what they are);
+ * - gradients (forward + backward): the float64 backward where the shape allows it, else the first
+ *   implementation of the same kind whose forward passed (in row order, so a dcnv2 backend), which then serves
+ *   as the baseline of the others.
+ *
+ * Tolerances are the conformance suite's (`defaultTolerance`: |got - want| <= atol + rtol*|want|, atol growing
+ * with the reduction length): against float64 as they are, between two float32 implementations doubled
+ * (`pairTolerance`), since each may be off by one tolerance.
+ */
+import type { ConvGeometry } from '@dcnv2/core';
+import { compareTensors, defaultTolerance, pairTolerance, type ConvTensorName, type Tolerance } from '@dcnv2/conformance';
+import type { ImplKind } from './impls.js';
+import { EXPECTED_GRADS, gatherChannels, type ForwardReference, type GradTensor } from './reference.js';
+import type { Direction } from './shapes.js';
+
+export interface TensorCheck {
+  readonly tensor: string;
+  readonly pass: boolean;
+  readonly maxAbsError: number;
+  readonly atol: number;
+  readonly rtol: number;
+  /** What it was compared with: `f64`, `f64 (12 of 256 channels)`, `dcnv2-cpu`. */
+  readonly against: string;
+  readonly detail?: string;
+}
+
+export type CheckStatus = 'ok' | 'wrong';
+
+export interface CheckResult {
+  readonly status: CheckStatus;
+  /** Largest |got - want| over every compared tensor. */
+  readonly maxAbsError: number;
+  /** Short description of the references, for the table's footnotes and the JSON. */
+  readonly against: string;
+  readonly tensors: readonly TensorCheck[];
+  /** Parts that could not be checked, in words (empty when everything was). */
+  readonly unchecked: readonly string[];
+}
+
+export interface GradBaseline {
+  readonly id: string;
+  readonly grads: ReadonlyMap<string, Float32Array>;
+}
+
+export interface CheckInput {
+  readonly kind: ImplKind;
+  readonly direction: Direction;
+  readonly geometry: ConvGeometry;
+  /** The worker's tensors: `output`, and `grad_*` for forward + backward. */
+  readonly outputs: ReadonlyMap<string, Float32Array>;
+}
+
+export interface CheckReferences {
+  readonly forward: ForwardReference;
+  /** Float64 gradients, or null above the budget. */
+  readonly grads: Partial<Record<GradTensor, Float64Array>> | null;
+  /** When `grads` is null: the implementation to compare with, or null when this one is the first. */
+  readonly baseline: GradBaseline | null;
+}
+
+function compareOne(tensor: string, got: Float32Array | undefined, want: ArrayLike<number>, tol: Tolerance, against: string): TensorCheck {
+  if (got === undefined) return { tensor, pass: false, maxAbsError: Infinity, atol: tol.atol, rtol: tol.rtol, against, detail: `no ${tensor} returned` };
+  const c = compareTensors(got, want, tol);
+  return { tensor, pass: c.pass, maxAbsError: c.maxAbsError, atol: tol.atol, rtol: tol.rtol, against, ...(c.detail ? { detail: c.detail } : {}) };
+}
+
+export function checkImpl(input: CheckInput, refs: CheckReferences): CheckResult {
+  const g = input.geometry;
+  const checks: TensorCheck[] = [];
+  const unchecked: string[] = [];
+  const f = refs.forward;
+  const fwdAgainst = `${input.kind === 'dense' ? 'plain conv ' : ''}f64${f.full ? '' : ` (${f.channels.length} of ${g.outChannels} channels)`}`;
+  const output = input.outputs.get('output');
+  checks.push(
+    compareOne('output', output === undefined ? undefined : f.full ? output : gatherChannels(output, g, f.channels), f.values, defaultTolerance('output', g), fwdAgainst),
+  );
+
+  let gradsAgainst = '';
+  if (input.direction === 'fwdbwd') {
+    const names = EXPECTED_GRADS[input.kind];
+    if (refs.grads !== null) {
+      gradsAgainst = input.kind === 'dense' ? 'plain conv f64' : 'f64';
+      for (const name of names) {
+        const want = refs.grads[name];
+        if (want === undefined) continue;
+        checks.push(compareOne(name, input.outputs.get(name), want, defaultTolerance(name as ConvTensorName, g), gradsAgainst));
+      }
+    } else if (refs.baseline !== null) {
+      gradsAgainst = refs.baseline.id;
+      for (const name of names) {
+        const want = refs.baseline.grads.get(name);
+        if (want === undefined) {
+          unchecked.push(`${name} (the baseline ${refs.baseline.id} has none)`);
+          continue;
+        }
+        checks.push(compareOne(name, input.outputs.get(name), want, pairTolerance(defaultTolerance(name as ConvTensorName, g)), gradsAgainst));
+      }
+    } else {
+      // The first of its kind above the float64 budget: still require every gradient to be present and finite.
+      for (const name of names) {
+        const got = input.outputs.get(name);
+        const finite = got !== undefined && got.every((v) => Number.isFinite(v));
+        if (!finite) checks.push({ tensor: name, pass: false, maxAbsError: Infinity, atol: 0, rtol: 0, against: 'finiteness', detail: got === undefined ? `no ${name} returned` : `${name} has non-finite values` });
+      }
+      gradsAgainst = 'none (the baseline of the others)';
+      unchecked.push('gradients (above the float64 budget; this implementation is the baseline for the others)');
+    }
+  }
+  const pass = checks.every((c) => c.pass);
+  const maxAbsError = checks.reduce((m, c) => Math.max(m, c.maxAbsError), 0);
+  const against = gradsAgainst === '' || gradsAgainst === fwdAgainst ? fwdAgainst : `output: ${fwdAgainst}; grads: ${gradsAgainst}`;
+  return { status: pass ? 'ok' : 'wrong', maxAbsError, against, tensors: checks, unchecked };
+}
+
+/** One line per failing tensor, for the WRONG report. */
+export function describeFailures(r: CheckResult): string {
+  return r.tensors
+    .filter((t) => !t.pass)
+    .map((t) => `${t.tensor} vs ${t.against}: max |err| ${t.maxAbsError.toExponential(2)} > atol ${t.atol.toExponential(1)} + rtol ${t.rtol.toExponential(1)}*|want|${t.detail ? ` (${t.detail})` : ''}`)
+    .join('; ');
+}

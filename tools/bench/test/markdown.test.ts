@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { formatNumber, formatRatio, renderMarkdown, renderMatrix, renderTable } from '../src/markdown.js';
+import type { Problem } from '../src/records.js';
+import { records } from './helpers.js';
+
+const order = {
+  shapeOrder: ['C'],
+  implOrder: ['dcnv2-cpu', 'ort-web', 'ort-node', 'torchvision', 'dense-tfjs-wasm'],
+  directions: ['fwd', 'fwdbwd'] as const,
+};
+
+const problems: Problem[] = [
+  { impl: 'dcnv2-bad', shape: 'C', direction: 'fwd', threads: 1, status: 'wrong', reason: 'output vs f64: max |err| 5.0e-2', check_max_abs_err: 0.05 },
+  { impl: 'ort-web', shape: 'C', direction: 'fwdbwd', threads: null, status: 'skipped', reason: 'ONNX Runtime has no DeformConv gradient' },
+];
+
+/** The rows of the table under a heading, as arrays of trimmed cells. */
+function tableUnder(md: string, heading: string): string[][] {
+  const lines = md.split('\n');
+  const start = lines.indexOf(heading);
+  expect(start).toBeGreaterThanOrEqual(0);
+  const rows: string[][] = [];
+  for (let i = start + 2; i < lines.length && lines[i].startsWith('|'); i++) {
+    const cells = lines[i].split('|').slice(1, -1).map((c) => c.trim());
+    if (!cells.every((c) => /^-+:?$/.test(c))) rows.push(cells);
+  }
+  return rows;
+}
+
+describe('markdown', () => {
+  it('formats numbers to three significant digits and ratios to two', () => {
+    expect(formatNumber(75.34)).toBe('75.3');
+    expect(formatNumber(1234.5)).toBe('1235');
+    expect(formatNumber(2.513)).toBe('2.51');
+    expect(formatNumber(0.0456)).toBe('0.0456');
+    expect(formatNumber(0)).toBe('0');
+    expect(formatRatio(5)).toBe('5.0');
+    expect(formatRatio(25.4)).toBe('25');
+    expect(formatRatio(0.123)).toBe('0.12');
+  });
+
+  it('pads columns and right-aligns numbers', () => {
+    const t = renderTable(['a', 'num'], [['x', '1'], ['long', '100']], [false, true]);
+    expect(t.split('\n')).toEqual(['| a    | num |', '|------|----:|', '| x    |   1 |', '| long | 100 |']);
+  });
+
+  it('renders one table per direction with ratios to the yardsticks that ran, WRONG rows and notes', () => {
+    const md = renderMarkdown(records(), problems, { ...order, notes: ['dcnv2-webgpu not available: no GPU'] });
+    const fwd = tableUnder(md, '### Forward');
+    expect(fwd[0]).toEqual(['shape', 'impl', 'threads', 'median ms', 'min–max ms', 'GFLOP/s', 'peak RSS MB', 'RSS +MB', 'wasm +MB', 'check', '÷ ort-web 1t', '÷ ort-node 1t']);
+    const cpu = fwd.find((r) => r[1] === 'dcnv2-cpu')!;
+    expect(cpu).toEqual(['C', 'dcnv2-cpu', '1', '75.0', '70.0–90.0', '3.08', '105', '50.0', '—', 'ok 9.0e-7', '5.0', '25']);
+    expect(fwd.find((r) => r[1] === 'ort-web' && r[2] === '1')!.slice(-2)).toEqual(['1', '5.0']);
+    expect(fwd.find((r) => r[1] === 'ort-web' && r[2] === '1')![8]).toBe('0');
+    const wrong = fwd.find((r) => r[1] === 'dcnv2-bad')!;
+    expect(wrong[3]).toBe('—');
+    expect(wrong[9]).toBe('**WRONG** 5.0e-2');
+    // Rows follow the implementation order, threads ascending.
+    expect(fwd.slice(1).map((r) => `${r[1]}@${r[2]}`)).toEqual(['dcnv2-cpu@1', 'ort-web@1', 'ort-web@2', 'ort-node@1', 'dense-tfjs-wasm@1', 'dcnv2-bad@1']);
+
+    const back = tableUnder(md, '### Forward + backward (all five gradients)');
+    expect(back[0].at(-1)).toBe('÷ torchvision 1t');
+    expect(back.find((r) => r[1] === 'dcnv2-cpu')!.at(-1)).toBe('1.2');
+    expect(md).toMatch(/- not run: ort-web: ONNX Runtime has no DeformConv gradient/);
+    expect(md).toMatch(/\*\*WRONG\*\*: dcnv2-bad \(1t\) on C: output vs f64/);
+    expect(md).toMatch(/dcnv2-webgpu not available: no GPU/);
+    expect(md).toMatch(/GFLOP\/s: 2·N·Cout·Ho·Wo·\(Cin\/groups\)·kh·kw ×3/);
+  });
+
+  it('renders the full ratio matrix on request', () => {
+    const m = renderMatrix(records(), 'C', 'fwd', order.implOrder);
+    const rows = m
+      .split('\n')
+      .filter((l) => l.startsWith('|') && !l.startsWith('|-'))
+      .map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+    expect(rows[0]).toEqual(['row ÷ column', 'dcnv2-cpu@1t', 'ort-web@1t', 'ort-web@2t', 'ort-node@1t', 'dense-tfjs-wasm@1t']);
+    expect(rows[1]).toEqual(['dcnv2-cpu@1t', '1', '5.0', '8.3', '25', '3.0']);
+    expect(rows[2][1]).toBe('0.20');
+    expect(renderMarkdown(records(), [], { ...order, matrix: true })).toMatch(/#### Ratio matrix, C fwdbwd/);
+  });
+
+  it('says so when nothing ran in a direction', () => {
+    expect(renderMarkdown([], [], { ...order, directions: ['fwd'] })).toMatch(/Nothing ran in this direction/);
+  });
+});
