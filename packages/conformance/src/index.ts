@@ -60,3 +60,4 @@ export {
 export { randomConvCase, blockedConvCase, randomCaseData, makeGeometry, awayFromIntegers, type RandomCaseOptions, type ConvSpec, type MaskKind, type OffsetStyle } from './random-cases.js';
 export { Rng } from './random.js';
 export * from './onnx/index.js';
+export { workspacePackages, packageEntry, type WorkspacePackage } from './workspace.js';

@@ -5,12 +5,13 @@
  * workspace, from the workspace's own packages (a backend package cannot be a dependency of the
  * conformance package, since it depends on it for its tests).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Backend, BackendProvider } from '@dcnv2/core';
 import { referenceProvider } from '../reference/reference-backend.js';
+import { packageEntry, workspacePackages } from '../workspace.js';
 
 export const BUILTIN_BACKENDS: Readonly<Record<string, string>> = {
   cpu: '@dcnv2/backend-cpu',
@@ -39,53 +40,13 @@ function tryResolve(fromDir: string, spec: string): string | null {
   }
 }
 
-/** The workspace package named `name`, found through pnpm-workspace.yaml above `start`. */
+/** The entry file of the workspace package named `name` above `start`, or null when there is none. */
 function resolveInWorkspace(start: string, name: string): string | null {
-  for (let d = resolve(start); ; d = dirname(d)) {
-    const ws = join(d, 'pnpm-workspace.yaml');
-    if (existsSync(ws)) {
-      const patterns = readFileSync(ws, 'utf8')
-        .split('\n')
-        .map((l) => /^\s*-\s*['"]?([^'"#]+?)['"]?\s*$/.exec(l)?.[1])
-        .filter((p): p is string => p !== undefined);
-      for (const p of patterns) {
-        const dirs = p.endsWith('/*') ? subdirectories(join(d, p.slice(0, -2))) : [join(d, p)];
-        for (const dir of dirs) {
-          const entry = packageEntry(dir, name);
-          if (entry !== null) return entry;
-        }
-      }
-      return null;
-    }
-    if (dirname(d) === d) return null;
-  }
-}
-
-function subdirectories(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isDirectory())
-      .map((e) => join(dir, e.name));
-  } catch {
-    return [];
-  }
-}
-
-/** The entry file of the package in `dir` when it is named `name` (exports "." default/import, else main). */
-function packageEntry(dir: string, name: string): string | null {
-  let pkg: { name?: string; main?: string; exports?: unknown };
-  try {
-    pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  } catch {
-    return null;
-  }
-  if (pkg.name !== name) return null;
-  const dot = typeof pkg.exports === 'object' && pkg.exports !== null ? (pkg.exports as Record<string, unknown>)['.'] : pkg.exports;
-  const cond = typeof dot === 'object' && dot !== null ? (dot as Record<string, unknown>) : {};
-  const entry = typeof dot === 'string' ? dot : (cond.default ?? cond.import ?? pkg.main ?? 'index.js');
-  const file = join(dir, String(entry));
-  if (!existsSync(file)) throw new Error(`${name} is at ${dir} but ${file} does not exist: build it first (pnpm --filter ${name} build)`);
-  return file;
+  const pkg = workspacePackages(start).find((p) => p.name === name);
+  if (pkg === undefined) return null;
+  const entry = packageEntry(pkg.dir);
+  if ('reason' in entry) throw new Error(entry.reason);
+  return entry.file;
 }
 
 /** Resolves a module specifier or path to a file, or throws saying where it looked. */

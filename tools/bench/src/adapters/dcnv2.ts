@@ -10,10 +10,10 @@ import {
   type Backend,
   type BackendProvider,
   type ConvGeometry,
-  type DeformConv2dParams,
   type HostTensor as CoreHostTensor,
 } from '@dcnv2/core';
 import { convShapes } from '@dcnv2/core';
+import { convParams } from '@dcnv2/conformance';
 import { packageAbove } from '../package-info.js';
 import { SkipError, type Adapter, type CheckTensorName, type HostTensor } from './types.js';
 
@@ -21,15 +21,6 @@ function isProvider(p: unknown): p is BackendProvider {
   return typeof p === 'object' && p !== null && typeof (p as BackendProvider).create === 'function';
 }
 
-export function convParams(g: ConvGeometry): DeformConv2dParams {
-  return {
-    stride: [g.strideH, g.strideW],
-    padding: [g.padTop, g.padLeft, g.padBottom, g.padRight],
-    dilation: [g.dilationH, g.dilationW],
-    groups: g.groups,
-    offsetGroups: g.offsetGroups,
-  };
-}
 
 async function createBackend(provider: BackendProvider, options?: unknown): Promise<Backend> {
   const backend = await provider.create(options);
