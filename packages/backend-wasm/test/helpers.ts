@@ -1,15 +1,11 @@
 /** Seeded random cases for the wasm backend's own tests. */
 import type { DeformConv2dParams, HostTensor } from '@dcnv2/core';
+import { Rng } from '@dcnv2/conformance';
 
+/** A seeded uniform [0, 1) generator: the conformance package's PRNG, as a plain function. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 export function randTensor(shape: readonly number[], r: () => number, scale = 1, shift = -0.5): HostTensor {
