@@ -150,6 +150,11 @@ export function probePython(python: string): Promise<{ torch: string | null; tor
   });
 }
 
+/** A dcnv2 backend as a benchmarked implementation: every backend module is driven the same way. */
+function dcnv2Impl(id: string, module: string, description: string): ImplSpec {
+  return { id, adapter: 'dcnv2', runtime: 'node', kind: 'deformable', directions: ['fwd', 'fwdbwd'], threaded: true, module, description };
+}
+
 /** Matches an id against `--impl` patterns (comma-separated substrings; none given: everything). */
 export function matchesFilter(id: string, patterns: readonly string[]): boolean {
   return patterns.length === 0 || patterns.some((p) => id.includes(p));
@@ -207,16 +212,7 @@ export async function buildCatalogue(patterns: readonly string[], extra: readonl
     }
     const id = `dcnv2-${name}`;
     if (!matchesFilter(id, patterns)) continue;
-    impls.push({
-      id,
-      adapter: 'dcnv2',
-      runtime: 'node',
-      kind: 'deformable',
-      directions: ['fwd', 'fwdbwd'],
-      threaded: true,
-      module: e.file,
-      description: `dcnv2 ${name} backend (${e.spec}) through @dcnv2/core`,
-    });
+    impls.push(dcnv2Impl(id, e.file, `dcnv2 ${name} backend (${e.spec}) through @dcnv2/core`));
   }
   for (const b of discoverBackends()) {
     const id = `dcnv2-${b.name}`;
@@ -225,16 +221,7 @@ export async function buildCatalogue(patterns: readonly string[], extra: readonl
       skipped.push({ id, reason: b.reason ?? 'not available' });
       continue;
     }
-    impls.push({
-      id,
-      adapter: 'dcnv2',
-      runtime: 'node',
-      kind: 'deformable',
-      directions: ['fwd', 'fwdbwd'],
-      threaded: true,
-      module: b.file,
-      description: `dcnv2 ${b.name} backend (${b.pkg}) through @dcnv2/core`,
-    });
+    impls.push(dcnv2Impl(id, b.file, `dcnv2 ${b.name} backend (${b.pkg}) through @dcnv2/core`));
   }
   const wanted = PEERS.filter((p) => matchesFilter(p.id, patterns));
   const python = wanted.some((p) => p.runtime === 'python') ? await probePython(pythonPath()) : null;

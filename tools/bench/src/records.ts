@@ -5,21 +5,10 @@
  * real run and by anyone reading the JSON back.
  */
 import type { ImplKind } from './impls.js';
-import type { Direction } from './shapes.js';
+import type { Direction, ShapeSpec } from './shapes.js';
 
-export interface RecordDims {
-  readonly n: number;
-  readonly cin: number;
-  readonly h: number;
-  readonly w: number;
-  readonly cout: number;
-  readonly k: number;
-  readonly stride: number;
-  readonly pad: number;
-  readonly dil: number;
-  readonly groups: number;
-  readonly og: number;
-}
+/** The problem's dimensions as recorded: the shape spec itself. */
+export type RecordDims = ShapeSpec;
 
 export interface BenchRecord {
   /** Implementation id: `dcnv2-cpu`, `ort-web`, `dense-tfjs-wasm`, ... */
