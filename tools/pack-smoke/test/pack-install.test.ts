@@ -1,5 +1,5 @@
 /**
- * Publishability: `pnpm pack` @dcnv2/core and @dcnv2/backend-cpu, install the tarballs with npm into a
+ * Publishability: `pnpm pack` @dcnv2/core, @dcnv2/backend-cpu and @dcnv2/backend-wasm, install the tarballs with npm into a
  * scratch project outside the workspace (no workspace links, no registry: only the tarballs), then import
  * them there and run one op. Catches a wrong `exports` map, files missing from `files`, a `workspace:`
  * range left in a manifest, or a dist that imports something undeclared.
@@ -38,6 +38,11 @@ describe('packed packages install and run outside the workspace', () => {
   it('pnpm pack + npm install + import + one op', () => {
     const core = pack('packages/core');
     const cpu = pack('packages/backend-cpu');
+    const wasm = pack('packages/backend-wasm');
+    const wasmListing = execFileSync('tar', ['-tzf', wasm], { encoding: 'utf8' });
+    for (const f of ['dist/index.js', 'dist/worker.js', 'dist/wasm/dcn-simd.wasm', 'dist/wasm/dcn-relaxed.wasm', 'dist/wasm/dcn-simd-mt.wasm', 'dist/wasm/dcn-relaxed-mt.wasm']) {
+      expect(wasmListing).toContain(`package/${f}`);
+    }
     const listing = execFileSync('tar', ['-tzf', cpu], { encoding: 'utf8' });
     expect(listing).toContain('package/dist/index.js');
     expect(listing).toContain('package/dist/index.d.ts');
@@ -47,7 +52,7 @@ describe('packed packages install and run outside the workspace', () => {
     const app = join(scratch, 'app');
     execFileSync('mkdir', ['-p', app]);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', core, cpu], { cwd: app, stdio: 'pipe' });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', core, cpu, wasm], { cwd: app, stdio: 'pipe' });
     const manifest = JSON.parse(readFileSync(join(app, 'node_modules/@dcnv2/backend-cpu/package.json'), 'utf8'));
     expect(manifest.dependencies['@dcnv2/core']).not.toMatch(/workspace:/);
 
@@ -55,23 +60,30 @@ describe('packed packages install and run outside the workspace', () => {
       join(app, 'main.mjs'),
       `import { registerBackend, setBackend, deformConv2d, ShapeError } from '@dcnv2/core';
 import { createCpuBackend } from '@dcnv2/backend-cpu';
+import { createWasmBackend } from '@dcnv2/backend-wasm';
 registerBackend('cpu', () => createCpuBackend());
-await setBackend('cpu');
+registerBackend('wasm', () => createWasmBackend({ threads: 2 }));
 // 1x1x3x3 input of ones, 3x3 kernel of ones, zero offsets, unit mask, pad 1: the centre sums all 9.
-const y = await deformConv2d({
+const args = {
   input: { shape: [1, 1, 3, 3], data: new Float32Array(9).fill(1) },
   weight: { shape: [1, 1, 3, 3], data: new Float32Array(9).fill(1) },
   offset: { shape: [1, 18, 3, 3], data: new Float32Array(162) },
   mask: { shape: [1, 9, 3, 3], data: new Float32Array(81).fill(1) },
-}, { padding: 1 });
+};
+await setBackend('wasm');
+const w = await deformConv2d(args, { padding: 1 });
+await setBackend('cpu');
+const y = await deformConv2d(args, { padding: 1 });
 let err = null;
 try { await deformConv2d({ input: { shape: [1, 1, 3], data: new Float32Array(3) } }); } catch (e) { err = e; }
-console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), typed: err instanceof ShapeError || err?.name }));
+console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), wasm: Array.from(w.data), typed: err instanceof ShapeError || err?.name }));
+// No dispose: an idle wasm worker pool must not keep the process alive (execFileSync would hang).
 `,
     );
-    const out = JSON.parse(execFileSync('node', ['main.mjs'], { cwd: app, encoding: 'utf8' }));
+    const out = JSON.parse(execFileSync('node', ['main.mjs'], { cwd: app, encoding: 'utf8', timeout: 60_000 }));
     expect(out.shape).toEqual([1, 1, 3, 3]);
     expect(out.data).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
+    expect(out.wasm).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
     expect(out.typed).toBe('RankError');
 
     // The root README's usage example, exactly as printed, against the installed tarballs: the README
