@@ -1,0 +1,206 @@
+/**
+ * The WGSL forward kernel: fused deformable im2col + register-blocked GEMM.
+ *
+ * One workgroup (64 invocations) computes a tile of TILE_CO output channels x TILE_P output pixels of one
+ * image and one convolution group. The reduction dimension of the group (channel c, tap t; row c*K + t,
+ * the weight layout) is walked in blocks:
+ *   for each offset group overlapping the conv group's channels
+ *     for each block of up to PLAN_TAPS taps
+ *       build the sampling plan (corner base index, corner-in-image bits, in-range bit, 4 bilinear
+ *       weights, mask) of every (tap, pixel) of the tile into workgroup memory ONCE;
+ *       for each chunk of channels (chunk rows = channels x taps <= CHUNK_ROWS)
+ *         sample the deformable columns [rows x TILE_P] from the plan into workgroup memory,
+ *         stage the weights [rows x TILE_CO],
+ *         each invocation accumulates a 4 x 4 register tile (4 couts x 4 pixels).
+ *
+ * Semantics follow torchvision (see backend-cpu/src/sampling-plan.ts): y = f32(oy*sh - padTop + i*dh) + dy
+ * in float32, value 0 once y <= -1 || y >= H (x likewise), corners outside the image are never read, the
+ * mask multiplies the bilinear sum (not folded into the weights).
+ */
+export const TILE_P = 32;
+export const TILE_CO = 32;
+export const PLAN_TAPS = 9;
+export const CHUNK_ROWS = 27;
+export const WORKGROUP = 64;
+/** Bytes of workgroup memory the kernel declares (checked against maxComputeWorkgroupStorageSize). */
+export const WORKGROUP_BYTES = PLAN_TAPS * TILE_P * (4 + 4 + 16 + 4) + CHUNK_ROWS * (TILE_P + TILE_CO) * 4;
+
+/** Field order of the uniform block (all i32). */
+export const PARAM_FIELDS = [
+  'cin', 'h', 'w', 'cout', 'kh', 'kw', 'sh', 'sw', 'padT', 'padL', 'dh', 'dw',
+  'og', 'ho', 'wo', 'hasMask', 'hasBias', 'cinPerG', 'coutPerG', 'cinPerOg', 'k', 'coTiles', 'n0', 'pad0',
+] as const;
+
+export function forwardShader(): string {
+  const fields = PARAM_FIELDS.map((f) => `  ${f}: i32,`).join('\n');
+  return /* wgsl */ `
+struct Params {
+${fields}
+}
+
+const TP: u32 = ${TILE_P}u;
+const TCO: u32 = ${TILE_CO}u;
+const PT: u32 = ${PLAN_TAPS}u;
+const KC: u32 = ${CHUNK_ROWS}u;
+const NT: u32 = ${WORKGROUP}u;
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> inp: array<f32>;
+@group(0) @binding(2) var<storage, read> wgt: array<f32>;
+@group(0) @binding(3) var<storage, read> off: array<f32>;
+@group(0) @binding(4) var<storage, read> msk: array<f32>;
+@group(0) @binding(5) var<storage, read> bia: array<f32>;
+@group(0) @binding(6) var<storage, read_write> outp: array<f32>;
+
+var<workgroup> pBase: array<i32, ${PLAN_TAPS * TILE_P}>;
+var<workgroup> pFlag: array<u32, ${PLAN_TAPS * TILE_P}>;
+var<workgroup> pW: array<vec4<f32>, ${PLAN_TAPS * TILE_P}>;
+var<workgroup> pM: array<f32, ${PLAN_TAPS * TILE_P}>;
+var<workgroup> colT: array<f32, ${CHUNK_ROWS * TILE_P}>;
+var<workgroup> wT: array<f32, ${CHUNK_ROWS * TILE_CO}>;
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let HoWo = u32(P.ho * P.wo);
+  let p0 = wid.x * TP;
+  let coTiles = u32(P.coTiles);
+  let grp = wid.y / coTiles;
+  let co0 = (wid.y % coTiles) * TCO;
+  let n = wid.z + u32(P.n0);
+  let K = u32(P.k);
+  let kw = u32(P.kw);
+  let wo = u32(P.wo);
+  let W = P.w;
+  let HW = u32(P.h * P.w);
+  let Hf = f32(P.h);
+  let Wf = f32(P.w);
+  let coutPerG = u32(P.coutPerG);
+  let cinPerG = u32(P.cinPerG);
+  let cinPerOg = u32(P.cinPerOg);
+  let tx = tid % 8u;
+  let ty = tid / 8u;
+
+  var acc: array<vec4<f32>, 4>;
+  for (var m = 0u; m < 4u; m++) { acc[m] = vec4<f32>(0.0); }
+
+  let cBeg = grp * cinPerG;
+  let cEnd = cBeg + cinPerG;
+  var c = cBeg;
+  loop {
+    if (c >= cEnd) { break; }
+    let og = c / cinPerOg;
+    let cSegEnd = min(cEnd, (og + 1u) * cinPerOg);
+    for (var tb0 = 0u; tb0 < K; tb0 += PT) {
+      let tb = min(PT, K - tb0);
+      workgroupBarrier();
+      // Sampling plan of taps [tb0, tb0 + tb) x the tile's pixels, for offset group og.
+      for (var e = tid; e < tb * TP; e += NT) {
+        let t = tb0 + e / TP;
+        let q = p0 + e % TP;
+        var flag = 0u;
+        var base = 0i;
+        var wv = vec4<f32>(0.0);
+        var mv = 0.0;
+        if (q < HoWo) {
+          let oy = i32(q / wo);
+          let ox = i32(q % wo);
+          let i = i32(t / kw);
+          let j = i32(t % kw);
+          let offIdx = ((n * u32(P.og) + og) * 2u * K + 2u * t) * HoWo + q;
+          let dy = off[offIdx];
+          let dx = off[offIdx + HoWo];
+          let y = f32(oy * P.sh - P.padT + i * P.dh) + dy;
+          let x = f32(ox * P.sw - P.padL + j * P.dw) + dx;
+          let yf = floor(y);
+          let xf = floor(x);
+          let r0 = yf >= 0.0 && yf < Hf;
+          let r1 = yf >= -1.0 && yf < Hf - 1.0;
+          let k0 = xf >= 0.0 && xf < Wf;
+          let k1 = xf >= -1.0 && xf < Wf - 1.0;
+          if (r0 && k0) { flag |= 1u; }
+          if (r0 && k1) { flag |= 2u; }
+          if (r1 && k0) { flag |= 4u; }
+          if (r1 && k1) { flag |= 8u; }
+          if (!(y <= -1.0 || y >= Hf || x <= -1.0 || x >= Wf)) { flag |= 16u; } else { flag = 0u; }
+          if ((flag & 15u) != 0u) { base = i32(yf) * W + i32(xf); }
+          let ly = y - yf;
+          let lx = x - xf;
+          let hy = 1.0 - ly;
+          let hx = 1.0 - lx;
+          wv = vec4<f32>(hy * hx, hy * lx, ly * hx, ly * lx);
+          if (P.hasMask != 0) {
+            mv = msk[((n * u32(P.og) + og) * K + t) * HoWo + q];
+          } else {
+            mv = 1.0;
+          }
+        }
+        pBase[e] = base;
+        pFlag[e] = flag;
+        pW[e] = wv;
+        pM[e] = mv;
+      }
+      workgroupBarrier();
+      let cpc = max(1u, KC / tb);
+      for (var cc0 = c; cc0 < cSegEnd; cc0 += cpc) {
+        let nc = min(cpc, cSegEnd - cc0);
+        let rows = nc * tb;
+        // Deformable columns [rows x TP]: row r = (channel cc0 + r / tb, tap tb0 + r % tb).
+        for (var e = tid; e < rows * TP; e += NT) {
+          let r = e / TP;
+          let p = e % TP;
+          let ci = cc0 + r / tb;
+          let pe = (r % tb) * TP + p;
+          let f = pFlag[pe];
+          var v = 0.0;
+          if ((f & 15u) != 0u) {
+            let b = i32((n * u32(P.cin) + ci) * HW) + pBase[pe];
+            let wv = pW[pe];
+            if ((f & 1u) != 0u) { v += wv.x * inp[u32(b)]; }
+            if ((f & 2u) != 0u) { v += wv.y * inp[u32(b + 1)]; }
+            if ((f & 4u) != 0u) { v += wv.z * inp[u32(b + W)]; }
+            if ((f & 8u) != 0u) { v += wv.w * inp[u32(b + W + 1)]; }
+          }
+          colT[e] = pM[pe] * v;
+        }
+        // Weights [rows x TCO]: weight[co][ci - cBeg][tap].
+        for (var e = tid; e < rows * TCO; e += NT) {
+          let r = e / TCO;
+          let co = co0 + e % TCO;
+          var wv = 0.0;
+          if (co < coutPerG) {
+            let ci = cc0 + r / tb - cBeg;
+            wv = wgt[((grp * coutPerG + co) * cinPerG + ci) * K + tb0 + r % tb];
+          }
+          wT[e] = wv;
+        }
+        workgroupBarrier();
+        for (var r = 0u; r < rows; r++) {
+          let a = vec4<f32>(colT[r * TP + tx], colT[r * TP + tx + 8u], colT[r * TP + tx + 16u], colT[r * TP + tx + 24u]);
+          acc[0] += wT[r * TCO + ty] * a;
+          acc[1] += wT[r * TCO + ty + 8u] * a;
+          acc[2] += wT[r * TCO + ty + 16u] * a;
+          acc[3] += wT[r * TCO + ty + 24u] * a;
+        }
+        workgroupBarrier();
+      }
+    }
+    c = cSegEnd;
+  }
+
+  let cout = u32(P.cout);
+  for (var m = 0u; m < 4u; m++) {
+    let co = co0 + ty + 8u * m;
+    if (co < coutPerG) {
+      let oc = grp * coutPerG + co;
+      var b = 0.0;
+      if (P.hasBias != 0) { b = bia[oc]; }
+      let rowBase = (n * cout + oc) * HoWo;
+      for (var k = 0u; k < 4u; k++) {
+        let q = p0 + tx + 8u * k;
+        if (q < HoWo) { outp[rowBase + q] = acc[m][k] + b; }
+      }
+    }
+  }
+}
+`;
+}

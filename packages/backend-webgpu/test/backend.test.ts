@@ -1,0 +1,119 @@
+/**
+ * The WebGPU backend's own behaviour beyond the conformance suites: shapes that cross every tiling
+ * boundary of the kernel (output-channel tiles, pixel tiles, tap blocks, channel chunks, offset groups
+ * that straddle convolution groups), batch 0, resident chaining, buffer pooling, adopt, limits, dispose
+ * and device loss.
+ */
+import { deformConv2d, DeviceLostError, DisposedError, LimitError, type ConvGeometry } from '@dcnv2/core';
+import { backendForward, compareTensors, defaultTolerance, makeGeometry, randomCaseData, referenceForward, Rng, type ConvSpec } from '@dcnv2/conformance';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWebGpuBackend, dcnBackend, WebGpuBackend } from '../dist/index.js';
+import { nodeGpu } from './gpu.js';
+
+const base: ConvSpec = {
+  batch: 1, inChannels: 4, inHeight: 9, inWidth: 9, outChannels: 4, kernelH: 3, kernelW: 3,
+  strideH: 1, strideW: 1, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, dilationH: 1, dilationW: 1,
+  groups: 1, offsetGroups: 1, hasMask: true, hasBias: true,
+};
+
+const shapes: ReadonlyArray<[string, Partial<ConvSpec>]> = [
+  ['many output-channel tiles and pixel tiles', { outChannels: 70, inHeight: 13, inWidth: 11 }],
+  ['7x7 kernel: several tap blocks', { kernelH: 7, kernelW: 7, padTop: 3, padLeft: 3, padBottom: 3, padRight: 3, inChannels: 5 }],
+  ['1x1 kernel, many channel chunks', { kernelH: 1, kernelW: 1, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, inChannels: 64, outChannels: 33 }],
+  ['offset groups straddling conv groups', { inChannels: 6, outChannels: 4, groups: 2, offsetGroups: 3 }],
+  ['groups 4, offset groups 2, no mask, no bias', { inChannels: 8, outChannels: 8, groups: 4, offsetGroups: 2, hasMask: false, hasBias: false }],
+  ['stride, dilation, asymmetric padding, batch 3', { batch: 3, strideH: 2, strideW: 3, dilationH: 2, dilationW: 1, padTop: 0, padLeft: 2, padBottom: 3, padRight: 1, kernelH: 2, kernelW: 4 }],
+  ['depthwise 5x3', { inChannels: 12, outChannels: 24, groups: 12, offsetGroups: 4, kernelH: 5, kernelW: 3, padTop: 2, padLeft: 1, padBottom: 2, padRight: 1 }],
+];
+
+describe('webgpu backend', () => {
+  const backend = createWebGpuBackend({ gpu: nodeGpu() });
+  beforeAll(() => backend.init());
+  afterAll(() => backend.dispose());
+
+  for (const [name, spec] of shapes) {
+    it(`matches the float64 reference: ${name}`, async () => {
+      const rng = new Rng(name.length * 7919);
+      const c = randomCaseData(rng, makeGeometry({ ...base, ...spec }));
+      const got = await backendForward(backend, c);
+      const r = compareTensors(got, referenceForward(c), defaultTolerance('output', c.geometry));
+      expect(r.detail ?? '').toBe('');
+      expect(r.pass).toBe(true);
+    });
+  }
+
+  it('batch 0 gives an empty output', async () => {
+    const g = makeGeometry({ ...base, batch: 1 });
+    const c = randomCaseData(new Rng(1), { ...g, batch: 0 });
+    const got = await backendForward(backend, c);
+    expect(got.length).toBe(0);
+  });
+
+  it('chains resident outputs and pools released buffers', async () => {
+    const c = randomCaseData(new Rng(2), makeGeometry(base));
+    const g = c.geometry;
+    const t = { input: { shape: [1, 4, 9, 9], data: c.input }, weight: { shape: [4, 4, 3, 3], data: c.weight }, offset: { shape: [1, 18, 9, 9], data: c.offset } };
+    const a = await deformConv2d(t, { padding: 1 }, { backend, output: 'resident' });
+    // the resident output feeds the next call without leaving the device
+    const b = await deformConv2d({ ...t, input: a }, { padding: 1 }, { backend, output: 'host' });
+    const want = referenceForward({ ...c, input: Float32Array.from(await a.read()), mask: null, bias: null });
+    expect(compareTensors(b.data, want, defaultTolerance('output', g)).pass).toBe(true);
+    const buf = (a.handle as { buffer: GPUBuffer }).buffer;
+    a.dispose();
+    const h = backend.upload(new Float32Array(g.outChannels * 81), [1, g.outChannels, 9, 9]);
+    expect(h.buffer).toBe(buf);
+    backend.release(h);
+    backend.release(h); // idempotent
+  });
+
+  it('adopts a foreign buffer without freeing it', async () => {
+    const dev = backend.device;
+    const buf = dev.createBuffer({ size: 16, usage: 0x80 | 0x04 | 0x08 });
+    dev.queue.writeBuffer(buf, 0, new Float32Array([1, 2, 3, 4]));
+    const h = backend.adopt(buf, [4]);
+    expect(Array.from(await backend.download(h, [4]))).toEqual([1, 2, 3, 4]);
+    backend.release(h);
+    const h2 = backend.adopt(buf, [4]);
+    expect(Array.from(await backend.download(h2, [4]))).toEqual([1, 2, 3, 4]);
+    buf.destroy();
+  });
+
+  it('throws LimitError naming maxStorageBufferBindingSize for a too large tensor', () => {
+    const g: ConvGeometry = { ...makeGeometry(base), outHeight: 40000, outWidth: 40000, outChannels: 4 };
+    const tiny = backend.upload(new Float32Array(4), [4]);
+    const inputs = { input: tiny, weight: tiny, offset: tiny, mask: null, bias: null };
+    expect(() => backend.deformConv2d(g, inputs)).toThrow(LimitError);
+    expect(() => backend.deformConv2d(g, inputs)).toThrow(/maxStorageBufferBindingSize/);
+    backend.release(tiny);
+  });
+});
+
+describe('webgpu backend lifecycle', () => {
+  it('throws DisposedError after dispose', async () => {
+    const b = createWebGpuBackend({ gpu: nodeGpu() });
+    await b.init();
+    await b.dispose();
+    expect(() => b.upload(new Float32Array(1), [1])).toThrow(DisposedError);
+  });
+
+  it('reports device loss as DeviceLostError on the next call, and leaves an injected device alone', async () => {
+    const adapter = await nodeGpu().requestAdapter();
+    const device = await adapter!.requestDevice();
+    const b = new WebGpuBackend({ device });
+    await b.init();
+    const h = b.upload(new Float32Array([1, 2]), [2]);
+    expect(Array.from(await b.download(h, [2]))).toEqual([1, 2]);
+    device.destroy();
+    await device.lost;
+    expect(() => b.upload(new Float32Array(1), [1])).toThrow(DeviceLostError);
+    await b.dispose();
+  });
+
+  it('the provider sets up Dawn itself when no GPU is injected', async () => {
+    const b = await dcnBackend.create();
+    await b.init();
+    expect(b.name).toBe('webgpu');
+    expect(b.capabilities.resident).toBe(true);
+    await b.dispose();
+  });
+});
