@@ -1,6 +1,7 @@
 /**
  * The WebGPU backend: tensors live in GPU storage buffers (`WebGpuTensor`), the forward convolution is one
- * dispatch of the tiled WGSL kernel (forward-shader.ts), downloads go through a MAP_READ staging buffer.
+ * dispatch of the tiled WGSL kernel (forward-shader.ts), the backward four gather/scatter kernels
+ * (backward-shader.ts, backward.ts), downloads go through a MAP_READ staging buffer.
  */
 import {
   BackendError,
@@ -10,8 +11,11 @@ import {
   type Backend,
   type BackendCapabilities,
   type ConvGeometry,
+  type ConvGradRequest,
+  type ConvGrads,
   type ConvInputs,
 } from '@dcnv2/core';
+import { BackwardKernels } from './backward.js';
 import { forwardShader, PARAM_FIELDS, TILE_CO, TILE_P, WORKGROUP, WORKGROUP_BYTES } from './forward-shader.js';
 import { defaultGpu } from './node-gpu.js';
 
@@ -55,7 +59,7 @@ const sizeClass = (bytes: number): number => Math.max(256, Math.ceil(bytes / 256
 export class WebGpuBackend implements Backend<WebGpuTensor> {
   readonly name = 'webgpu';
   readonly capabilities: BackendCapabilities = {
-    backward: false,
+    backward: true,
     roiPool: false,
     threads: 1,
     float16: false,
@@ -69,6 +73,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   private disposed = false;
   private pipeline: GPUComputePipeline | null = null;
   private dummy: GPUBuffer | null = null;
+  private bwd: BackwardKernels | null = null;
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
   private readonly poolLimit: number;
@@ -115,6 +120,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const module = dev.createShaderModule({ code: forwardShader(), label: 'dcnv2 deform_conv2d forward' });
     this.pipeline = await dev.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'dcnv2 forward' });
     this.dummy = dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST });
+    this.bwd = await BackwardKernels.create(dev);
   }
 
   private live(): GPUDevice {
@@ -273,9 +279,60 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     return result;
   }
 
+  /** Backward: every requested gradient of L = sum(output * gradOutput) (see backward-shader.ts). */
+  deformConv2dBackward(g: ConvGeometry, inputs: ConvInputs<WebGpuTensor>, gradOutput: WebGpuTensor, want: ConvGradRequest): ConvGrads<WebGpuTensor> {
+    const dev = this.live();
+    for (const [k, t] of Object.entries({ ...inputs, gradOutput }) as [string, WebGpuTensor | null][]) {
+      if (t !== null && !t.alive) throw new DisposedError({ argument: k, expected: 'a live tensor', actual: 'released' });
+    }
+    const taps = g.kernelH * g.kernelW;
+    const HoWo = g.outHeight * g.outWidth;
+    const lens = {
+      input: g.batch * g.inChannels * g.inHeight * g.inWidth,
+      offset: g.batch * 2 * g.offsetGroups * taps * HoWo,
+      mask: g.batch * g.offsetGroups * taps * HoWo,
+      weight: g.outChannels * (g.inChannels / g.groups) * taps,
+      bias: g.outChannels,
+    };
+    const wantMask = want.mask && inputs.mask !== null;
+    const wantBias = want.bias;
+    const alloc = (name: keyof typeof lens, on: boolean): WebGpuTensor | null => {
+      if (!on) return null;
+      this.checkSize(`grad_${name}`, lens[name] * 4);
+      return new WebGpuTensor(this.acquire(lens[name] * 4), lens[name], true);
+    };
+    const grads = {
+      input: alloc('input', want.input),
+      offset: alloc('offset', want.offset),
+      mask: alloc('mask', wantMask),
+      weight: alloc('weight', want.weight),
+      bias: alloc('bias', wantBias),
+    };
+    try {
+      this.bwd!.run(
+        g,
+        {
+          input: inputs.input.buffer, weight: inputs.weight.buffer, offset: inputs.offset.buffer, mask: inputs.mask?.buffer ?? null,
+          gradOut: gradOutput.buffer,
+          gInput: grads.input?.buffer ?? null, gOffset: grads.offset?.buffer ?? null, gMask: grads.mask?.buffer ?? null,
+          gWeight: grads.weight?.buffer ?? null, gBias: grads.bias?.buffer ?? null,
+        },
+        { ...want, mask: wantMask, bias: wantBias },
+        dev.limits.maxComputeWorkgroupsPerDimension,
+      );
+    } catch (e) {
+      for (const t of Object.values(grads)) if (t !== null) this.release(t);
+      if (e instanceof RangeError) throw new LimitError({ argument: 'gradOutput', expected: 'a problem within maxComputeWorkgroupsPerDimension^2 * 64 invocations', actual: e.message });
+      throw e;
+    }
+    return grads;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.bwd?.destroy();
+    this.bwd = null;
     for (const list of this.pool.values()) for (const b of list) b.destroy();
     this.pool.clear();
     this.pooledBytes = 0;

@@ -1,11 +1,13 @@
 /**
  * The WebGPU backend's own behaviour beyond the conformance suites: shapes that cross every tiling
  * boundary of the kernel (output-channel tiles, pixel tiles, tap blocks, channel chunks, offset groups
- * that straddle convolution groups), batch 0, resident chaining, buffer pooling, adopt, limits, dispose
- * and device loss.
+ * that straddle convolution groups), the backward pass on larger shapes against the float64 reference,
+ * batch 0, resident chaining, buffer pooling, adopt, limits, dispose and device loss.
  */
 import { deformConv2d, DeviceLostError, DisposedError, LimitError, type ConvGeometry } from '@dcnv2/core';
-import { backendForward, compareTensors, defaultTolerance, makeGeometry, randomCaseData, referenceForward, Rng, type ConvSpec } from '@dcnv2/conformance';
+import {
+  backendBackward, backendForward, compareTensors, defaultTolerance, makeGeometry, randomCaseData, referenceBackward, referenceForward, Rng, type ConvSpec,
+} from '@dcnv2/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebGpuBackend, dcnBackend, WebGpuBackend } from '../dist/index.js';
 import { nodeGpu } from './gpu.js';
@@ -41,6 +43,42 @@ describe('webgpu backend', () => {
       expect(r.pass).toBe(true);
     });
   }
+
+  // Backward on larger shapes than the suites draw: many pixels (several 64-invocation workgroups per
+  // dispatch), many output channels per gradCol reduction, offset groups straddling conv groups, batch 2.
+  const backwardShapes: ReadonlyArray<[string, Partial<ConvSpec>]> = [
+    ['backward: many output channels and pixels', { outChannels: 40, inHeight: 13, inWidth: 11, batch: 2 }],
+    ['backward: 5x5 kernel, stride and dilation', { kernelH: 5, kernelW: 5, padTop: 2, padLeft: 3, padBottom: 2, padRight: 1, strideH: 2, dilationW: 2, inHeight: 17, inWidth: 15, inChannels: 6 }],
+    ['backward: offset groups straddling conv groups, no mask', { inChannels: 6, outChannels: 8, groups: 2, offsetGroups: 3, hasMask: false, inHeight: 12, inWidth: 12 }],
+    ['backward: 1x1 kernel, many channels, no bias', { kernelH: 1, kernelW: 1, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, inChannels: 48, outChannels: 33, hasBias: false }],
+  ];
+  for (const [name, spec] of backwardShapes) {
+    it(`matches the float64 reference: ${name}`, async () => {
+      const rng = new Rng(name.length * 104729);
+      const c = randomCaseData(rng, makeGeometry({ ...base, ...spec }));
+      const got = await backendBackward(backend, c);
+      const want = referenceBackward(c);
+      for (const k of ['input', 'offset', 'mask', 'weight', 'bias'] as const) {
+        const w = want[k];
+        if (w === null || w === undefined) {
+          expect(got[k]).toBeUndefined();
+          continue;
+        }
+        const r = compareTensors(got[k]!, w, defaultTolerance(`grad_${k}`, c.geometry));
+        expect(`${k}: ${r.detail ?? ''}`).toBe(`${k}: `);
+        expect(r.pass).toBe(true);
+      }
+    });
+  }
+
+  it('computes only the requested gradients', async () => {
+    const c = randomCaseData(new Rng(5), makeGeometry(base));
+    const got = await backendBackward(backend, c, ['offset', 'bias']);
+    expect(Object.keys(got).sort()).toEqual(['bias', 'offset']);
+    const want = referenceBackward(c);
+    expect(compareTensors(got.offset!, want.offset!, defaultTolerance('grad_offset', c.geometry)).pass).toBe(true);
+    expect(compareTensors(got.bias!, want.bias!, defaultTolerance('grad_bias', c.geometry)).pass).toBe(true);
+  });
 
   it('batch 0 gives an empty output', async () => {
     const g = makeGeometry({ ...base, batch: 1 });

@@ -1,7 +1,7 @@
 /**
  * The project's conformance suites on the WebGPU backend (Dawn + SwiftShader in Node): golden, properties,
- * fuzz, onnx and cross (against the float64 reference and the cpu backend). Forward only: the backend has
- * no backward yet, so gradient rows are skipped by the suites (and gradcheck is not run).
+ * fuzz, onnx, gradcheck and cross (against the float64 reference and the cpu backend), forward and
+ * backward (gradient rows run because `capabilities.backward` is true).
  */
 import type { Backend } from '@dcnv2/core';
 import { createCpuBackend } from '@dcnv2/backend-cpu';
@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebGpuBackend } from '../dist/index.js';
 import { nodeGpu } from './gpu.js';
 
-const SUITES: readonly SuiteName[] = ['golden', 'properties', 'fuzz', 'onnx', 'cross'];
+const SUITES: readonly SuiteName[] = ['golden', 'properties', 'fuzz', 'onnx', 'gradcheck', 'cross'];
 
-describe('webgpu backend conformance (forward)', () => {
+describe('webgpu backend conformance', () => {
   const backend = createWebGpuBackend({ gpu: nodeGpu() });
   const reference = createReferenceBackend();
   const cpu = createCpuBackend();

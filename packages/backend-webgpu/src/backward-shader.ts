@@ -1,0 +1,273 @@
+/**
+ * The WGSL backward kernels (first, untuned version): four entry points of one module, each a gather
+ * except grad_input.
+ *
+ * - `gradBias`:   one invocation per output channel, sum of gradOutput over (n, pixels).
+ * - `gradWeight`: one invocation per weight element (co, c, tap), sum over (n, pixels) of
+ *                 gradOutput[n, co, p] * col[n, c, tap, p]; the column value (mask * bilinear, 0 out of
+ *                 range) is sampled on the fly, so no column buffer exists.
+ * - `gradCoord`:  one invocation per (n, offset group, tap, pixel): builds the sampling plan once, then for
+ *                 each channel of the offset group computes grad_col = sum over co of its conv group of
+ *                 W[co, c, tap] * gradOutput[n, co, p] and accumulates grad_offset (dy, dx; coordinate
+ *                 derivative with NO range test, floor-based corners) and grad_mask (grad_col * bilinear
+ *                 value, with the range test). Deterministic.
+ * - `gradInput`:  one invocation per (n, c, tap, pixel): grad_col as above, then grad_col * mask * w_corner
+ *                 is added to every in-image corner with |y - yp| < 1 and |x - xp| < 1 (torchvision's col2im
+ *                 rule) by a compare-exchange loop on the u32 bit pattern of the float32 (WGSL has no float
+ *                 atomics). The summation order is not deterministic.
+ *
+ * Semantics follow backend-cpu's sampling-plan.ts / col2im.ts: y = f32(oy*sh - padTop + i*dh) + dy in float32.
+ */
+
+/** Field order of the backward uniform block (all i32). */
+export const BWD_FIELDS = [
+  'cin', 'h', 'w', 'cout', 'kh', 'kw', 'sh', 'sw', 'padT', 'padL', 'dh', 'dw',
+  'og', 'ho', 'wo', 'hasMask', 'cinPerG', 'coutPerG', 'cinPerOg', 'k', 'n', 'wantOffset', 'wantMask', 'total',
+  'rowStride', 'pad0', 'pad1', 'pad2',
+] as const;
+
+export const BWD_WORKGROUP = 64;
+
+export function backwardShader(): string {
+  const fields = BWD_FIELDS.map((f) => `  ${f}: i32,`).join('\n');
+  return /* wgsl */ `
+struct Params {
+${fields}
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> inp: array<f32>;
+@group(0) @binding(2) var<storage, read> wgt: array<f32>;
+@group(0) @binding(3) var<storage, read> off: array<f32>;
+@group(0) @binding(4) var<storage, read> msk: array<f32>;
+@group(0) @binding(5) var<storage, read> gout: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out0: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> gin: array<atomic<u32>>;
+
+struct Plan {
+  base: i32,     // floor(y)*W + floor(x) (meaningful where a corner bit is set)
+  flags: u32,    // corner bits 1,2,4,8 (in image, no range test), 16 = in range
+  scatter: u32,  // corner bits that receive grad_input
+  ly: f32,
+  lx: f32,
+  m: f32,
+}
+
+fn linearId(gid: vec3<u32>) -> u32 {
+  return gid.y * u32(P.rowStride) + gid.x;
+}
+
+fn makePlan(n: u32, og: u32, t: u32, q: u32) -> Plan {
+  let K = u32(P.k);
+  let HoWo = u32(P.ho * P.wo);
+  let wo = u32(P.wo);
+  let kw = u32(P.kw);
+  let Hf = f32(P.h);
+  let Wf = f32(P.w);
+  let oy = i32(q / wo);
+  let ox = i32(q % wo);
+  let i = i32(t / kw);
+  let j = i32(t % kw);
+  let offIdx = ((n * u32(P.og) + og) * 2u * K + 2u * t) * HoWo + q;
+  let dy = off[offIdx];
+  let dx = off[offIdx + HoWo];
+  let y = f32(oy * P.sh - P.padT + i * P.dh) + dy;
+  let x = f32(ox * P.sw - P.padL + j * P.dw) + dx;
+  let yf = floor(y);
+  let xf = floor(x);
+  let r0 = yf >= 0.0 && yf < Hf;
+  let r1 = yf >= -1.0 && yf < Hf - 1.0;
+  let k0 = xf >= 0.0 && xf < Wf;
+  let k1 = xf >= -1.0 && xf < Wf - 1.0;
+  var pl: Plan;
+  var f = 0u;
+  if (r0 && k0) { f |= 1u; }
+  if (r0 && k1) { f |= 2u; }
+  if (r1 && k0) { f |= 4u; }
+  if (r1 && k1) { f |= 8u; }
+  if (!(y <= -1.0 || y >= Hf || x <= -1.0 || x >= Wf)) { f |= 16u; }
+  pl.flags = f;
+  pl.base = 0;
+  if ((f & 15u) != 0u) { pl.base = i32(yf) * P.w + i32(xf); }
+  pl.ly = y - yf;
+  pl.lx = x - xf;
+  let s0 = r0 && abs(y - yf) < 1.0;
+  let s1 = r1 && abs(y - (yf + 1.0)) < 1.0;
+  let t0 = k0 && abs(x - xf) < 1.0;
+  let t1 = k1 && abs(x - (xf + 1.0)) < 1.0;
+  var s = 0u;
+  if (s0 && t0) { s |= 1u; }
+  if (s0 && t1) { s |= 2u; }
+  if (s1 && t0) { s |= 4u; }
+  if (s1 && t1) { s |= 8u; }
+  pl.scatter = s;
+  if (P.hasMask != 0) {
+    pl.m = msk[((n * u32(P.og) + og) * K + t) * HoWo + q];
+  } else {
+    pl.m = 1.0;
+  }
+  return pl;
+}
+
+/** Corner values v00, v01, v10, v11 of channel plane xOff (0 for corners outside the image). */
+fn corners(pl: Plan, xOff: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  let f = pl.flags;
+  if ((f & 15u) == 0u) { return v; }
+  let b = i32(xOff) + pl.base;
+  let W = P.w;
+  if ((f & 1u) != 0u) { v.x = inp[u32(b)]; }
+  if ((f & 2u) != 0u) { v.y = inp[u32(b + 1)]; }
+  if ((f & 4u) != 0u) { v.z = inp[u32(b + W)]; }
+  if ((f & 8u) != 0u) { v.w = inp[u32(b + W + 1)]; }
+  return v;
+}
+
+/** Unmasked bilinear value (0 out of range). */
+fn bilinearValue(pl: Plan, v: vec4<f32>) -> f32 {
+  if ((pl.flags & 16u) == 0u) { return 0.0; }
+  let hy = 1.0 - pl.ly;
+  let hx = 1.0 - pl.lx;
+  return hy * hx * v.x + hy * pl.lx * v.y + pl.ly * hx * v.z + pl.ly * pl.lx * v.w;
+}
+
+/** grad_col[n, c, t, q] = sum over co of c's conv group of W[co, c, t] * gradOut[n, co, q]. */
+fn gradCol(n: u32, c: u32, t: u32, q: u32) -> f32 {
+  let K = u32(P.k);
+  let HoWo = u32(P.ho * P.wo);
+  let cinPerG = u32(P.cinPerG);
+  let coutPerG = u32(P.coutPerG);
+  let grp = c / cinPerG;
+  let cl = c % cinPerG;
+  var s = 0.0;
+  for (var col = 0u; col < coutPerG; col++) {
+    let co = grp * coutPerG + col;
+    s += wgt[(co * cinPerG + cl) * K + t] * gout[(n * u32(P.cout) + co) * HoWo + q];
+  }
+  return s;
+}
+
+fn atomicAddF32(idx: u32, v: f32) {
+  var old = atomicLoad(&gin[idx]);
+  loop {
+    let nv = bitcast<u32>(bitcast<f32>(old) + v);
+    let r = atomicCompareExchangeWeak(&gin[idx], old, nv);
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }
+}
+
+@compute @workgroup_size(${BWD_WORKGROUP})
+fn gradBias(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let co = linearId(gid);
+  if (co >= u32(P.total)) { return; }
+  let HoWo = u32(P.ho * P.wo);
+  var s = 0.0;
+  for (var n = 0u; n < u32(P.n); n++) {
+    let b = (n * u32(P.cout) + co) * HoWo;
+    for (var q = 0u; q < HoWo; q++) { s += gout[b + q]; }
+  }
+  out0[co] = s;
+}
+
+@compute @workgroup_size(${BWD_WORKGROUP})
+fn gradWeight(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let e = linearId(gid);
+  if (e >= u32(P.total)) { return; }
+  let K = u32(P.k);
+  let cinPerG = u32(P.cinPerG);
+  let coutPerG = u32(P.coutPerG);
+  let t = e % K;
+  let cl = (e / K) % cinPerG;
+  let co = e / (K * cinPerG);
+  let c = (co / coutPerG) * cinPerG + cl;
+  let og = c / u32(P.cinPerOg);
+  let HoWo = u32(P.ho * P.wo);
+  let HW = u32(P.h * P.w);
+  var s = 0.0;
+  for (var n = 0u; n < u32(P.n); n++) {
+    let gb = (n * u32(P.cout) + co) * HoWo;
+    let xOff = (n * u32(P.cin) + c) * HW;
+    for (var q = 0u; q < HoWo; q++) {
+      let go = gout[gb + q];
+      let pl = makePlan(n, og, t, q);
+      if ((pl.flags & 16u) != 0u) {
+        let v = bilinearValue(pl, corners(pl, xOff));
+        s += go * (pl.m * v);
+      }
+    }
+  }
+  out0[e] = s;
+}
+
+@compute @workgroup_size(${BWD_WORKGROUP})
+fn gradCoord(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let e = linearId(gid);
+  if (e >= u32(P.total)) { return; }
+  let K = u32(P.k);
+  let HoWo = u32(P.ho * P.wo);
+  let HW = u32(P.h * P.w);
+  let ogs = u32(P.og);
+  let q = e % HoWo;
+  let t = (e / HoWo) % K;
+  let og = (e / (HoWo * K)) % ogs;
+  let n = e / (HoWo * K * ogs);
+  let pl = makePlan(n, og, t, q);
+  let ly = pl.ly;
+  let lx = pl.lx;
+  let hy = 1.0 - ly;
+  let hx = 1.0 - lx;
+  var gy = 0.0;
+  var gx = 0.0;
+  var gm = 0.0;
+  let cpo = u32(P.cinPerOg);
+  for (var c = og * cpo; c < (og + 1u) * cpo; c++) {
+    let g = gradCol(n, c, t, q);
+    let v = corners(pl, (n * u32(P.cin) + c) * HW);
+    gm += g * bilinearValue(pl, v);
+    let ddy = lx * (v.w - v.y) + hx * (v.z - v.x);
+    let ddx = ly * (v.w - v.z) + hy * (v.y - v.x);
+    gy += pl.m * ddy * g;
+    gx += pl.m * ddx * g;
+  }
+  if (P.wantOffset != 0) {
+    let ob = ((n * ogs + og) * 2u * K + 2u * t) * HoWo + q;
+    out0[ob] = gy;
+    out0[ob + HoWo] = gx;
+  }
+  if (P.wantMask != 0) {
+    out1[((n * ogs + og) * K + t) * HoWo + q] = gm;
+  }
+}
+
+@compute @workgroup_size(${BWD_WORKGROUP})
+fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let e = linearId(gid);
+  if (e >= u32(P.total)) { return; }
+  let K = u32(P.k);
+  let HoWo = u32(P.ho * P.wo);
+  let HW = u32(P.h * P.w);
+  let cin = u32(P.cin);
+  let q = e % HoWo;
+  let t = (e / HoWo) % K;
+  let c = (e / (HoWo * K)) % cin;
+  let n = e / (HoWo * K * cin);
+  let og = c / u32(P.cinPerOg);
+  let pl = makePlan(n, og, t, q);
+  let s = pl.scatter;
+  if (s == 0u) { return; }
+  let mg = pl.m * gradCol(n, c, t, q);
+  let ly = pl.ly;
+  let lx = pl.lx;
+  let hy = 1.0 - ly;
+  let hx = 1.0 - lx;
+  let b = i32((n * cin + c) * HW) + pl.base;
+  let W = P.w;
+  if ((s & 1u) != 0u) { atomicAddF32(u32(b), hy * hx * mg); }
+  if ((s & 2u) != 0u) { atomicAddF32(u32(b + 1), hy * lx * mg); }
+  if ((s & 4u) != 0u) { atomicAddF32(u32(b + W), ly * hx * mg); }
+  if ((s & 8u) != 0u) { atomicAddF32(u32(b + W + 1), ly * lx * mg); }
+}
+`;
+}

@@ -1,0 +1,122 @@
+/**
+ * Host side of the backward pass: pipelines of the four kernels of backward-shader.ts (one explicit bind
+ * group layout shared by all), and the dispatches of one `deformConv2dBackward` call, all in one command
+ * buffer. Unused bindings get small dummy buffers (one per writable slot, so no buffer is bound twice).
+ */
+import type { ConvGeometry, ConvGradRequest } from '@dcnv2/core';
+import { backwardShader, BWD_FIELDS, BWD_WORKGROUP } from './backward-shader.js';
+
+const COPY_DST = 0x0008;
+const UNIFORM = 0x0040;
+const STORAGE = 0x0080;
+const COMPUTE = 0x4;
+
+type Entry = 'gradBias' | 'gradWeight' | 'gradCoord' | 'gradInput';
+
+export interface BackwardBuffers {
+  readonly input: GPUBuffer;
+  readonly weight: GPUBuffer;
+  readonly offset: GPUBuffer;
+  readonly mask: GPUBuffer | null;
+  readonly gradOut: GPUBuffer;
+  /** Outputs (already allocated; null where not requested). */
+  readonly gInput: GPUBuffer | null;
+  readonly gOffset: GPUBuffer | null;
+  readonly gMask: GPUBuffer | null;
+  readonly gWeight: GPUBuffer | null;
+  readonly gBias: GPUBuffer | null;
+}
+
+export class BackwardKernels {
+  private readonly layout: GPUBindGroupLayout;
+  private readonly pipelines = new Map<Entry, GPUComputePipeline>();
+  private readonly dummyR: GPUBuffer;
+  private readonly dummyW: GPUBuffer[];
+
+  private constructor(private readonly dev: GPUDevice) {
+    const ro = { type: 'read-only-storage' as const };
+    const rw = { type: 'storage' as const };
+    this.layout = dev.createBindGroupLayout({
+      label: 'dcnv2 backward',
+      entries: [
+        { binding: 0, visibility: COMPUTE, buffer: { type: 'uniform' } },
+        ...[1, 2, 3, 4, 5].map((binding) => ({ binding, visibility: COMPUTE, buffer: ro })),
+        ...[6, 7, 8].map((binding) => ({ binding, visibility: COMPUTE, buffer: rw })),
+      ],
+    });
+    this.dummyR = dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST });
+    this.dummyW = [0, 1, 2].map(() => dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST }));
+  }
+
+  static async create(dev: GPUDevice): Promise<BackwardKernels> {
+    const k = new BackwardKernels(dev);
+    const module = dev.createShaderModule({ code: backwardShader(), label: 'dcnv2 deform_conv2d backward' });
+    const layout = dev.createPipelineLayout({ bindGroupLayouts: [k.layout] });
+    const entries: Entry[] = ['gradBias', 'gradWeight', 'gradCoord', 'gradInput'];
+    const pipes = await Promise.all(
+      entries.map((entryPoint) => dev.createComputePipelineAsync({ layout, compute: { module, entryPoint }, label: `dcnv2 ${entryPoint}` })),
+    );
+    entries.forEach((e, i) => k.pipelines.set(e, pipes[i]!));
+    return k;
+  }
+
+  destroy(): void {
+    this.dummyR.destroy();
+    for (const b of this.dummyW) b.destroy();
+  }
+
+  /** Records and submits every requested gradient's dispatches. `maxDim` = maxComputeWorkgroupsPerDimension. */
+  run(g: ConvGeometry, b: BackwardBuffers, want: ConvGradRequest, maxDim: number): void {
+    const dev = this.dev;
+    const HoWo = g.outHeight * g.outWidth;
+    const K = g.kernelH * g.kernelW;
+    const base: Record<(typeof BWD_FIELDS)[number], number> = {
+      cin: g.inChannels, h: g.inHeight, w: g.inWidth, cout: g.outChannels, kh: g.kernelH, kw: g.kernelW,
+      sh: g.strideH, sw: g.strideW, padT: g.padTop, padL: g.padLeft, dh: g.dilationH, dw: g.dilationW,
+      og: g.offsetGroups, ho: g.outHeight, wo: g.outWidth, hasMask: b.mask ? 1 : 0,
+      cinPerG: g.inChannels / g.groups, coutPerG: g.outChannels / g.groups, cinPerOg: g.inChannels / g.offsetGroups,
+      k: K, n: g.batch, wantOffset: b.gOffset ? 1 : 0, wantMask: b.gMask ? 1 : 0, total: 0, rowStride: 0, pad0: 0, pad1: 0, pad2: 0,
+    };
+    const enc = dev.createCommandEncoder();
+    const uniforms: GPUBuffer[] = [];
+    const dispatch = (entry: Entry, total: number, out0: GPUBuffer | null, out1: GPUBuffer | null, gin: GPUBuffer | null) => {
+      if (total === 0) return;
+      const groups = Math.ceil(total / BWD_WORKGROUP);
+      const gx = Math.min(groups, maxDim);
+      const gy = Math.ceil(groups / gx);
+      if (gy > maxDim) throw new RangeError(`backward: ${total} invocations exceed the dispatch grid`);
+      const p = { ...base, total, rowStride: gx * BWD_WORKGROUP };
+      const u = dev.createBuffer({ size: BWD_FIELDS.length * 4, usage: UNIFORM | COPY_DST });
+      dev.queue.writeBuffer(u, 0, new Int32Array(BWD_FIELDS.map((f) => p[f])));
+      uniforms.push(u);
+      const bind = dev.createBindGroup({
+        layout: this.layout,
+        entries: [
+          { binding: 0, resource: { buffer: u } },
+          { binding: 1, resource: { buffer: b.input } },
+          { binding: 2, resource: { buffer: b.weight } },
+          { binding: 3, resource: { buffer: b.offset } },
+          { binding: 4, resource: { buffer: b.mask ?? this.dummyR } },
+          { binding: 5, resource: { buffer: b.gradOut } },
+          { binding: 6, resource: { buffer: out0 ?? this.dummyW[0]! } },
+          { binding: 7, resource: { buffer: out1 ?? this.dummyW[1]! } },
+          { binding: 8, resource: { buffer: gin ?? this.dummyW[2]! } },
+        ],
+      });
+      const pass = enc.beginComputePass();
+      pass.setPipeline(this.pipelines.get(entry)!);
+      pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(gx, gy, 1);
+      pass.end();
+    };
+    if (want.bias && b.gBias) dispatch('gradBias', g.outChannels, b.gBias, null, null);
+    if (want.weight && b.gWeight) dispatch('gradWeight', g.outChannels * (g.inChannels / g.groups) * K, b.gWeight, null, null);
+    if (b.gOffset || b.gMask) dispatch('gradCoord', g.batch * g.offsetGroups * K * HoWo, b.gOffset, b.gMask, null);
+    if (b.gInput) {
+      enc.clearBuffer(b.gInput);
+      dispatch('gradInput', g.batch * g.inChannels * K * HoWo, null, null, b.gInput);
+    }
+    dev.queue.submit([enc.finish()]);
+    for (const u of uniforms) u.destroy();
+  }
+}
