@@ -18,6 +18,7 @@
  *
  * Semantics follow backend-cpu's sampling-plan.ts / col2im.ts: y = f32(oy*sh - padTop + i*dh) + dy in float32.
  */
+import { SAMPLING_WGSL } from './sampling-wgsl.js';
 
 /** Field order of the backward uniform block (all i32). */
 export const BWD_FIELDS = [
@@ -44,6 +45,7 @@ ${fields}
 @group(0) @binding(6) var<storage, read_write> out0: array<f32>;
 @group(0) @binding(7) var<storage, read_write> out1: array<f32>;
 @group(0) @binding(8) var<storage, read_write> gin: array<atomic<u32>>;
+${SAMPLING_WGSL}
 
 struct Plan {
   base: i32,     // floor(y)*W + floor(x) (meaningful where a corner bit is set)
@@ -61,46 +63,28 @@ fn linearId(gid: vec3<u32>) -> u32 {
 fn makePlan(n: u32, og: u32, t: u32, q: u32) -> Plan {
   let K = u32(P.k);
   let HoWo = u32(P.ho * P.wo);
-  let wo = u32(P.wo);
-  let kw = u32(P.kw);
-  let Hf = f32(P.h);
-  let Wf = f32(P.w);
-  let oy = i32(q / wo);
-  let ox = i32(q % wo);
-  let i = i32(t / kw);
-  let j = i32(t % kw);
-  let offIdx = ((n * u32(P.og) + og) * 2u * K + 2u * t) * HoWo + q;
-  let dy = off[offIdx];
-  let dx = off[offIdx + HoWo];
-  let y = f32(oy * P.sh - P.padT + i * P.dh) + dy;
-  let x = f32(ox * P.sw - P.padL + j * P.dw) + dx;
+  let pos = samplePosition(n, og, t, q);
+  let y = pos.x;
+  let x = pos.y;
   let yf = floor(y);
   let xf = floor(x);
-  let r0 = yf >= 0.0 && yf < Hf;
-  let r1 = yf >= -1.0 && yf < Hf - 1.0;
-  let k0 = xf >= 0.0 && xf < Wf;
-  let k1 = xf >= -1.0 && xf < Wf - 1.0;
   var pl: Plan;
-  var f = 0u;
-  if (r0 && k0) { f |= 1u; }
-  if (r0 && k1) { f |= 2u; }
-  if (r1 && k0) { f |= 4u; }
-  if (r1 && k1) { f |= 8u; }
-  if (!(y <= -1.0 || y >= Hf || x <= -1.0 || x >= Wf)) { f |= 16u; }
+  let f = cornerFlags(y, x);
   pl.flags = f;
   pl.base = 0;
   if ((f & 15u) != 0u) { pl.base = i32(yf) * P.w + i32(xf); }
   pl.ly = y - yf;
   pl.lx = x - xf;
-  let s0 = r0 && abs(y - yf) < 1.0;
-  let s1 = r1 && abs(y - (yf + 1.0)) < 1.0;
-  let t0 = k0 && abs(x - xf) < 1.0;
-  let t1 = k1 && abs(x - (xf + 1.0)) < 1.0;
+  // grad_input goes only to in-image corners closer than one pixel on both axes (torchvision's col2im).
+  let s0 = abs(y - yf) < 1.0;
+  let s1 = abs(y - (yf + 1.0)) < 1.0;
+  let t0 = abs(x - xf) < 1.0;
+  let t1 = abs(x - (xf + 1.0)) < 1.0;
   var s = 0u;
-  if (s0 && t0) { s |= 1u; }
-  if (s0 && t1) { s |= 2u; }
-  if (s1 && t0) { s |= 4u; }
-  if (s1 && t1) { s |= 8u; }
+  if ((f & 1u) != 0u && s0 && t0) { s |= 1u; }
+  if ((f & 2u) != 0u && s0 && t1) { s |= 2u; }
+  if ((f & 4u) != 0u && s1 && t0) { s |= 4u; }
+  if ((f & 8u) != 0u && s1 && t1) { s |= 8u; }
   pl.scatter = s;
   if (P.hasMask != 0) {
     pl.m = msk[((n * u32(P.og) + og) * K + t) * HoWo + q];

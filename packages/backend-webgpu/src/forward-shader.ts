@@ -17,6 +17,7 @@
  * in float32, value 0 once y <= -1 || y >= H (x likewise), corners outside the image are never read, the
  * mask multiplies the bilinear sum (not folded into the weights).
  */
+import { SAMPLING_WGSL } from './sampling-wgsl.js';
 export const TILE_P = 32;
 export const TILE_CO = 32;
 export const PLAN_TAPS = 9;
@@ -51,6 +52,7 @@ const NT: u32 = ${WORKGROUP}u;
 @group(0) @binding(4) var<storage, read> msk: array<f32>;
 @group(0) @binding(5) var<storage, read> bia: array<f32>;
 @group(0) @binding(6) var<storage, read_write> outp: array<f32>;
+${SAMPLING_WGSL}
 
 var<workgroup> pBase: array<i32, ${PLAN_TAPS * TILE_P}>;
 var<workgroup> pFlag: array<u32, ${PLAN_TAPS * TILE_P}>;
@@ -68,12 +70,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let co0 = (wid.y % coTiles) * TCO;
   let n = wid.z + u32(P.n0);
   let K = u32(P.k);
-  let kw = u32(P.kw);
-  let wo = u32(P.wo);
   let W = P.w;
   let HW = u32(P.h * P.w);
-  let Hf = f32(P.h);
-  let Wf = f32(P.w);
   let coutPerG = u32(P.coutPerG);
   let cinPerG = u32(P.cinPerG);
   let cinPerOg = u32(P.cinPerOg);
@@ -102,26 +100,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         var wv = vec4<f32>(0.0);
         var mv = 0.0;
         if (q < HoWo) {
-          let oy = i32(q / wo);
-          let ox = i32(q % wo);
-          let i = i32(t / kw);
-          let j = i32(t % kw);
-          let offIdx = ((n * u32(P.og) + og) * 2u * K + 2u * t) * HoWo + q;
-          let dy = off[offIdx];
-          let dx = off[offIdx + HoWo];
-          let y = f32(oy * P.sh - P.padT + i * P.dh) + dy;
-          let x = f32(ox * P.sw - P.padL + j * P.dw) + dx;
+          let pos = samplePosition(n, og, t, q);
+          let y = pos.x;
+          let x = pos.y;
           let yf = floor(y);
           let xf = floor(x);
-          let r0 = yf >= 0.0 && yf < Hf;
-          let r1 = yf >= -1.0 && yf < Hf - 1.0;
-          let k0 = xf >= 0.0 && xf < Wf;
-          let k1 = xf >= -1.0 && xf < Wf - 1.0;
-          if (r0 && k0) { flag |= 1u; }
-          if (r0 && k1) { flag |= 2u; }
-          if (r1 && k0) { flag |= 4u; }
-          if (r1 && k1) { flag |= 8u; }
-          if (!(y <= -1.0 || y >= Hf || x <= -1.0 || x >= Wf)) { flag |= 16u; } else { flag = 0u; }
+          flag = cornerFlags(y, x);
+          // The forward only reads a sample whose value is in range.
+          if ((flag & 16u) == 0u) { flag = 0u; }
           if ((flag & 15u) != 0u) { base = i32(yf) * W + i32(xf); }
           let ly = y - yf;
           let lx = x - xf;
