@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine with Node 20+ for development and CI: the pinned pnpm, the locked
-# dependencies, and a first build. Idempotent; needs root (or sudo) only for apt: Debian's chromium, for the wasm backend's browser test.
+# dependencies, and a first build. Idempotent; needs root (or sudo) only for apt: Debian's chromium, for the
+# browser tests and the SwiftShader driver of the webgpu tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,14 +17,15 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$want_pnpm" ]; then
   npm install -g "pnpm@$want_pnpm" --no-audit --no-fund
 fi
 
-# Headless Chromium for @dcnv2/backend-wasm's browser test (driven by playwright-core, which downloads nothing).
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian's Chromium: the browser tests of backend-wasm and backend-webgpu (driven by playwright-core, which
+# downloads nothing), and its SwiftShader Vulkan driver, on which Dawn runs the webgpu tests in Node.
+if ! command -v chromium >/dev/null 2>&1 || [ ! -f /usr/lib/chromium/vk_swiftshader_icd.json ]; then
   if [ "$(id -u)" -eq 0 ]; then
-    apt-get update && apt-get install -y chromium
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
   elif command -v sudo >/dev/null 2>&1; then
-    sudo apt-get update && sudo apt-get install -y chromium
+    sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
   else
-    echo "setup: chromium is missing and this user cannot install it (the wasm browser test will fail)" >&2
+    echo "setup: chromium is missing and this user cannot install it (the browser and webgpu tests will fail)" >&2
   fi
 fi
 
