@@ -4,10 +4,10 @@
  */
 import type { Backend, ConvGradRequest, ConvInputs } from './backend.js';
 import { convShapes, type ConvGeometry, type DeformConv2dParams } from './conv-params.js';
-import { BackendError, CapabilityError, ParamError } from './errors.js';
-import { getBackend } from './registry.js';
+import { CapabilityError } from './errors.js';
+import { deliverGrads, outputMode, requestedGrads, resolveBackend, type OpOptions, type Result } from './op-call.js';
 import { CallScope, deliver, type OutputMode } from './resident.js';
-import type { HostTensor, ResidentTensor, Tensor } from './tensor.js';
+import type { Tensor } from './tensor.js';
 import { checkGradOutput, resolveConvGeometry } from './validate-conv.js';
 
 export interface DeformConv2dArgs {
@@ -23,15 +23,6 @@ export interface DeformConv2dArgs {
   readonly bias?: Tensor | null;
 }
 
-export interface OpOptions<M extends OutputMode = OutputMode> {
-  /** Backend name or instance; default: the current backend (`setBackend`). */
-  readonly backend?: string | Backend;
-  /** `'host'` (default) reads the result back; `'resident'` leaves it on the backend. */
-  readonly output?: M;
-}
-
-export type Result<M extends OutputMode> = M extends 'resident' ? ResidentTensor : HostTensor;
-
 export type GradName = 'input' | 'offset' | 'mask' | 'weight' | 'bias';
 
 export interface DeformConv2dBackwardArgs extends DeformConv2dArgs {
@@ -46,18 +37,6 @@ export interface BackwardOptions<M extends OutputMode = OutputMode> extends OpOp
 
 /** Gradients of L = sum(output * gradOutput), each present only where asked and where its input exists. */
 export type DeformConv2dGrads<T> = { readonly [K in GradName]?: T };
-
-export function resolveBackend(b: string | Backend | undefined): Backend {
-  if (b === undefined || typeof b === 'string') return getBackend(b);
-  if (typeof b === 'object' && b !== null && typeof (b as Backend).deformConv2d === 'function') return b;
-  throw new BackendError({ argument: 'options.backend', expected: 'a backend name or a Backend', actual: b });
-}
-
-function outputMode(o: OutputMode | undefined): OutputMode {
-  if (o === undefined) return 'host';
-  if (o !== 'host' && o !== 'resident') throw new ParamError({ argument: 'options.output', expected: "'host' or 'resident'", actual: o });
-  return o;
-}
 
 /** The backend handles of a call's tensors (host tensors become temporaries of `scope`). */
 function convHandles<H>(scope: CallScope<H>, args: DeformConv2dArgs): ConvInputs<H> {
@@ -97,13 +76,10 @@ export async function deformConv2d<M extends OutputMode = 'host'>(
   return (await deliver(backend, out, convShapes(g).output, mode)) as Result<M>;
 }
 
+const CONV_GRADS: readonly GradName[] = ['input', 'offset', 'mask', 'weight', 'bias'];
+
 function gradRequest(g: ConvGeometry, grads: readonly GradName[] | undefined): ConvGradRequest {
-  const all: readonly GradName[] = ['input', 'offset', 'mask', 'weight', 'bias'];
-  const want = grads ?? all;
-  if (!Array.isArray(want)) throw new ParamError({ argument: 'options.grads', expected: `an array of ${all.join(', ')}`, actual: want });
-  for (const k of want) {
-    if (!all.includes(k)) throw new ParamError({ argument: 'options.grads', expected: `names among ${all.join(', ')}`, actual: k });
-  }
+  const want = requestedGrads(grads, CONV_GRADS);
   const has = (k: GradName) => want.includes(k);
   return {
     input: has('input'),
@@ -138,25 +114,5 @@ export async function deformConv2dBackward<M extends OutputMode = 'host'>(
   } finally {
     scope.releaseTemporaries();
   }
-  const shapes = convShapes(g);
-  const result: { [K in GradName]?: Result<M> } = {};
-  const order: readonly GradName[] = ['input', 'offset', 'mask', 'weight', 'bias'];
-  const pending = order.map((k) => grads[k]);
-  // Deliver in order; if one read fails, release the handles not delivered yet.
-  for (let i = 0; i < order.length; i++) {
-    const k = order[i];
-    const h = pending[i];
-    if (h === null || h === undefined) continue;
-    if (!want[k]) {
-      backend.release(h);
-      continue;
-    }
-    try {
-      result[k] = (await deliver(backend, h, shapes[k], mode)) as Result<M>;
-    } catch (e) {
-      for (let j = i + 1; j < order.length; j++) if (pending[j] != null) backend.release(pending[j]);
-      throw e;
-    }
-  }
-  return result;
+  return deliverGrads<GradName, M>(backend, grads, CONV_GRADS, want, convShapes(g), mode as M);
 }

@@ -16,7 +16,8 @@ export type DcnErrorCode =
   | 'ERR_DCN_CAPABILITY'
   | 'ERR_DCN_DISPOSED'
   | 'ERR_DCN_LIMIT'
-  | 'ERR_DCN_DEVICE_LOST';
+  | 'ERR_DCN_DEVICE_LOST'
+  | 'ERR_DCN_VALUE';
 
 /** Renders a value for an error message: arrays as `[1, 2]`, typed arrays by kind and length. */
 export function describeValue(v: unknown): string {
@@ -142,5 +143,16 @@ export class LimitError extends DcnError {
 export class DeviceLostError extends DcnError {
   constructor(d: DcnErrorDetails, note?: string) {
     super('ERR_DCN_DEVICE_LOST', d, note);
+  }
+}
+
+/**
+ * A tensor holds a value the op cannot accept: a RoI batch index that is not an integer in [0, N), a
+ * non-finite RoI coordinate. Only tensors whose values steer memory access are checked this way; NaN in
+ * ordinary data propagates as in torchvision.
+ */
+export class ValueError extends DcnError {
+  constructor(d: DcnErrorDetails, note?: string) {
+    super('ERR_DCN_VALUE', d, note);
   }
 }

@@ -6,5 +6,8 @@ export * from './backend.js';
 export * from './registry.js';
 export { adopt, upload, wrapResident, type OutputMode } from './resident.js';
 export { resolveConvGeometry, resolvePadding, checkGradOutput } from './validate-conv.js';
+export { resolveRoiPoolGeometry, checkRoiValues, checkRoiGradOutput, MAX_SAMPLES_PER_BIN } from './validate-roi-pool.js';
 export { checkTensor } from './validate-tensor.js';
+export { resolveBackend, type OpOptions, type Result } from './op-call.js';
 export * from './deform-conv2d.js';
+export * from './deform-roi-pool.js';

@@ -1,7 +1,7 @@
 /**
- * Modulated deformable RoI pooling (DCNv2 section 2.2): types only for now; validation and kernels come
- * with the RoI pooling work. Semantics: mmcv's deformable RoI pooling (no rounding, half-pixel shift,
- * offsets x first, scaled by gamma times the RoI size) times a per-bin mask.
+ * Modulated deformable RoI pooling (DCNv2 section 2.2): parameters, resolved geometry and tensor shapes.
+ * Semantics: mmcv's deformable RoI pooling (no rounding, half-pixel shift, offsets x first, scaled by
+ * gamma times the RoI size) times a per-bin mask; see shared/golden/README.md.
  */
 
 export interface DeformRoiPoolParams {
@@ -50,4 +50,36 @@ export interface RoiPoolGrads<T> {
   readonly input: T | null;
   readonly offset: T | null;
   readonly mask: T | null;
+}
+
+export interface RoiPoolShapes {
+  readonly input: readonly number[];
+  readonly rois: readonly number[];
+  readonly offset: readonly number[];
+  readonly mask: readonly number[];
+  /** `[R, C, ph, pw]`, also the shape of `gradOutput`. */
+  readonly output: readonly number[];
+}
+
+/** Shapes of every tensor of a RoI pooling call (offset and mask as they would be when present). */
+export function roiPoolShapes(g: RoiPoolGeometry): RoiPoolShapes {
+  return {
+    input: [g.batch, g.channels, g.inHeight, g.inWidth],
+    rois: [g.rois, 5],
+    offset: [g.rois, 2, g.pooledH, g.pooledW],
+    mask: [g.rois, 1, g.pooledH, g.pooledW],
+    output: [g.rois, g.channels, g.pooledH, g.pooledW],
+  };
+}
+
+/**
+ * Samples per bin along y and x of one RoI, as every backend computes them: the sampling ratio, or when
+ * it is 0 the ceiling of the bin size (adaptive). Either may be <= 0 for a degenerate RoI (then the bin
+ * has no samples and pools to 0). RoI coordinates are in input-image units, before `spatialScale`.
+ */
+export function roiSamplingGrid(g: Pick<RoiPoolGeometry, 'spatialScale' | 'samplingRatio' | 'pooledH' | 'pooledW'>, x1: number, y1: number, x2: number, y2: number): [number, number] {
+  if (g.samplingRatio > 0) return [g.samplingRatio, g.samplingRatio];
+  const roiH = y2 * g.spatialScale - y1 * g.spatialScale;
+  const roiW = x2 * g.spatialScale - x1 * g.spatialScale;
+  return [Math.ceil(roiH / g.pooledH), Math.ceil(roiW / g.pooledW)];
 }

@@ -2,7 +2,18 @@
  * A minimal backend for core's own tests: it counts live handles so tests can prove core releases every
  * temporary, and computes a trivial "op" (output = bias broadcast) so results can be asserted.
  */
-import type { Backend, BackendCapabilities, ConvGeometry, ConvGradRequest, ConvGrads, ConvInputs } from '../src/index.js';
+import type {
+  Backend,
+  BackendCapabilities,
+  ConvGeometry,
+  ConvGradRequest,
+  ConvGrads,
+  ConvInputs,
+  RoiPoolGeometry,
+  RoiPoolGradRequest,
+  RoiPoolGrads,
+  RoiPoolInputs,
+} from '../src/index.js';
 
 export interface FakeHandle {
   readonly id: number;
@@ -51,6 +62,17 @@ export class FakeBackend implements Backend<FakeHandle> {
       weight: like(inputs.weight, want.weight),
       bias: like(inputs.bias, want.bias),
     };
+  }
+  /** RoI "pooling": each output value is its RoI's batch index (so tests can see which RoI went where). */
+  deformRoiPool(g: RoiPoolGeometry, inputs: RoiPoolInputs<FakeHandle>): FakeHandle {
+    const per = g.channels * g.pooledH * g.pooledW;
+    const out = new Float32Array(g.rois * per);
+    for (let r = 0; r < g.rois; r++) out.fill(inputs.rois.data[r * 5]!, r * per, (r + 1) * per);
+    return this.#make(out);
+  }
+  deformRoiPoolBackward(_g: RoiPoolGeometry, inputs: RoiPoolInputs<FakeHandle>, _gradOutput: FakeHandle, want: RoiPoolGradRequest): RoiPoolGrads<FakeHandle> {
+    const like = (h: FakeHandle | null, on: boolean) => (on && h ? this.#make(new Float32Array(h.data.length).fill(1)) : null);
+    return { input: like(inputs.input, want.input), offset: like(inputs.offset, want.offset), mask: like(inputs.mask, want.mask) };
   }
   dispose(): void {
     this.disposed = true;
