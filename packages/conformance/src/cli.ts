@@ -8,9 +8,10 @@ import { resolve } from 'node:path';
 import type { Backend } from '@dcnv2/core';
 import { parseCliArgs, UsageError, USAGE, type CliOptions } from './cli/args.js';
 import { BUILTIN_BACKENDS, createBackend, userDirectory } from './cli/load-backend.js';
+import { planOps } from './cli/plan-ops.js';
 import { formatHeader, formatRow, formatSkip, formatSummary } from './format.js';
 import { DEFAULT_BLOCKED_CASES, DEFAULT_FUZZ_CASES, DEFAULT_SEED, runConformance } from './run-conformance.js';
-import { SUITE_NAMES } from './suites/types.js';
+import { SUITE_NAMES, type ConformanceRow, type SkipEntry } from './suites/types.js';
 
 /** JSON cannot hold NaN or infinities; write them as strings rather than as null. */
 function jsonNumbers(_key: string, v: unknown): unknown {
@@ -34,31 +35,41 @@ async function run(o: CliOptions): Promise<number> {
     const blockedCases = o.blockedCases ?? DEFAULT_BLOCKED_CASES;
     const suites = o.suites ?? SUITE_NAMES;
     const vectors = o.vectors?.map((v) => resolve(userDirectory(), v));
-    if (!o.quiet) {
-      out(`dcnv2 conformance: backend ${backend.name}${backends.length > 1 ? ` (cross: ${backends.slice(1).map((b) => b.name).join(', ')})` : ''}, op ${o.op}, suites ${suites.join(',')}, seed ${seed}, fuzz cases ${fuzzCases} (+${blockedCases} large)`);
-      out(formatHeader());
+    const plans = planOps(o.op, vectors);
+    // Every op's rows (tagged with the op in the JSON report) and skipped parts, then one summary.
+    const rows: (ConformanceRow & { op: string })[] = [];
+    const skipped: SkipEntry[] = [];
+    for (const plan of plans) {
+      if (!o.quiet) {
+        out(`dcnv2 conformance: backend ${backend.name}${backends.length > 1 ? ` (cross: ${backends.slice(1).map((b) => b.name).join(', ')})` : ''}, op ${plan.op}, suites ${suites.join(',')}, seed ${seed}, fuzz cases ${fuzzCases} (+${blockedCases} large)`);
+        out(formatHeader());
+      }
+      const result = await runConformance({
+        backend,
+        others: backends.slice(1),
+        op: plan.op,
+        suites,
+        seed,
+        fuzzCases,
+        blockedCases,
+        ...(plan.vectors ? { vectors: plan.vectors } : {}),
+        onRow: (r) => {
+          if (!o.quiet || !r.pass) out(formatRow(r));
+        },
+      });
+      rows.push(...result.rows.map((r) => ({ op: plan.op, ...r })));
+      skipped.push(...result.skipped);
     }
-    const result = await runConformance({
-      backend,
-      others: backends.slice(1),
-      op: o.op,
-      suites,
-      seed,
-      fuzzCases,
-      blockedCases,
-      ...(vectors ? { vectors } : {}),
-      onRow: (r) => {
-        if (!o.quiet || !r.pass) out(formatRow(r));
-      },
-    });
-    for (const s of result.skipped) out(formatSkip(s));
-    const summary = formatSummary(result);
+    for (const s of skipped) out(formatSkip(s));
+    const passed = rows.filter((r) => r.pass).length;
+    const failed = rows.length - passed;
+    const summary = formatSummary({ passed, failed, skipped });
     if (o.json !== undefined) {
-      const doc = { backend: backend.name, others: backends.slice(1).map((b) => b.name), op: o.op, suites, seed, fuzzCases, blockedCases, vectors: vectors ?? null, passed: result.passed, failed: result.failed, skipped: result.skipped, summary, rows: result.rows };
+      const doc = { backend: backend.name, others: backends.slice(1).map((b) => b.name), op: o.op ?? 'all', ops: plans.map((p) => p.op), suites, seed, fuzzCases, blockedCases, vectors: vectors ?? null, passed, failed, skipped, summary, rows };
       writeFileSync(resolve(userDirectory(), o.json), `${JSON.stringify(doc, jsonNumbers, 1)}\n`);
     }
     out(summary);
-    return result.failed > 0 ? 1 : 0;
+    return failed > 0 ? 1 : 0;
   } finally {
     // Backends may hold workers or devices that keep the process alive.
     for (const b of backends) {

@@ -5,7 +5,7 @@
 import type { ConformanceResult } from './run-conformance.js';
 import type { ConformanceRow, SkipEntry } from './suites/types.js';
 
-const WIDTHS = { suite: 11, case: 34, tensor: 12, error: 11, tolerance: 26 };
+const WIDTHS = { suite: 14, case: 34, tensor: 12, error: 11, tolerance: 26 };
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);

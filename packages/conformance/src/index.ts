@@ -10,13 +10,19 @@ export { formatReport, formatRow, formatHeader, formatSkip, formatSummary, type 
 export {
   CONV_TENSORS,
   TOLERANCE_RULES,
+  TOLERANCE_RULES_F16,
+  FLOAT16_UNIT_ROUNDOFF,
   defaultTolerance,
   caseTolerance,
+  exactTolerance,
   pairTolerance,
+  precisionOf,
   type ConvTensorName,
+  type Precision,
   type Tolerance,
 } from './tolerances.js';
-export { compareTensors, type Comparison } from './compare.js';
+export { compareTensors, closerExpectation, type Comparison } from './compare.js';
+export { roundToFloat16, roundCaseToFloat16 } from './suites/check-case.js';
 export {
   loadVectors,
   parseVectors,
@@ -59,5 +65,50 @@ export {
 } from './conv-case.js';
 export { randomConvCase, blockedConvCase, randomCaseData, makeGeometry, awayFromIntegers, type RandomCaseOptions, type ConvSpec, type MaskKind, type OffsetStyle } from './random-cases.js';
 export { Rng } from './random.js';
+export {
+  deformRoiPoolF64,
+  deformRoiPoolBackwardF64,
+  roiFrame,
+  binSamplePositions,
+  type RoiPoolTensors,
+  type RoiPoolGradsF64,
+  type RoiFrame,
+} from './reference/deform-roi-pool-f64.js';
+export { roiAlignF64, roiAlignBackwardF64, type RoiAlignParams } from './reference/roi-align-f64.js';
+export {
+  backendRoiForward,
+  backendRoiBackward,
+  referenceRoiForward,
+  referenceRoiBackward,
+  roiPoolParams,
+  describeRoiCase,
+  hasRoiPool,
+  hasRoiPoolBackward,
+  withRoiTensors,
+  ROI_GRAD_NAMES,
+  type RoiPoolCase,
+  type RoiBackendGrads,
+} from './roi-pool-case.js';
+export {
+  randomRoiCase,
+  blockedRoiCase,
+  randomRoiCaseData,
+  roiCaseClear,
+  roiCaseWork,
+  type RandomRoiCaseOptions,
+  type RoiGeometrySpec,
+  type RoiOffsetKind,
+  type RoiMaskKind,
+  type RoiPlacement,
+  type RoiDataOptions,
+} from './random-roi-cases.js';
+export {
+  ROI_POOL_TOLERANCE_RULES,
+  defaultRoiPoolTolerance,
+  roiPoolCaseTolerance,
+  offsetLever,
+  roiGradTensorName,
+} from './tolerances-roi-pool.js';
+export { ROI_SUITES, ROI_PROPERTIES, roiSuiteLabel, roiVectorProblem } from './suites/roi-pool/index.js';
 export * from './onnx/index.js';
 export { workspacePackages, packageEntry, type WorkspacePackage } from './workspace.js';

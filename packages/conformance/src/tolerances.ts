@@ -14,8 +14,28 @@
  * sums (its reduction size R) once R exceeds 64, because the worst-case rounding of a float32 sum grows
  * with R; below 64 terms the floor applies. A vectors file can override them per case (`tolerance`) for
  * data of another scale.
+ *
+ * A backend that stores tensors as float16 (`backend.precision === 'float16'`) is held to its own rule
+ * set, TOLERANCE_RULES_F16 below: the expectations stay those of the float32 inputs, so its results carry
+ * the rounding of every input, not only of the arithmetic.
  */
 import type { ConvGeometry } from '@dcnv2/core';
+
+/** Storage precision of a backend's tensors (core's `Backend.precision`; absent = float32). */
+export type Precision = 'float32' | 'float16';
+
+/** The precision a backend's results are judged at. */
+export function precisionOf(backend: { readonly precision?: Precision }): Precision {
+  return backend.precision ?? 'float32';
+}
+
+/** The coarser of two precisions: a comparison of two results is as loose as its less precise side. */
+export function coarserPrecision(a: Precision, b: Precision): Precision {
+  return a === 'float16' || b === 'float16' ? 'float16' : 'float32';
+}
+
+/** Unit roundoff of binary16 (11 significant bits): the relative error of storing a value as float16. */
+export const FLOAT16_UNIT_ROUNDOFF = 2 ** -11;
 
 export interface Tolerance {
   readonly atol: number;
@@ -86,17 +106,64 @@ export const TOLERANCE_RULES: Readonly<Record<ConvTensorName, ToleranceRule>> = 
   },
 };
 
-/** The suite's tolerance for one tensor of one problem. */
-export function defaultTolerance(tensor: ConvTensorName, g: ConvGeometry): Tolerance {
-  const rule = TOLERANCE_RULES[tensor];
+/**
+ * Float16 storage. Every input (input, weight, offset, mask, bias, gradOutput) is rounded to 11
+ * significant bits, a relative error of up to FLOAT16_UNIT_ROUNDOFF = 4.9e-4, before float32 arithmetic
+ * sees it, and every result is rounded once more when stored. A term of a reduction is a product of up
+ * to four rounded inputs (weight * mask * pixel * gradOutput; an offset moves the bilinear fractions by
+ * its own rounding times the image gradient), so a result moves by up to ~4 * 4.9e-4 * sum|terms|, plus
+ * 4.9e-4 * |result| from its own rounding. The errors scale with sum|terms|, not with |result|: with
+ * cancellation (a small result of large terms) the relative error is unbounded, hence an atol that, as
+ * for float32, grows linearly with the reduction size R beyond 64 terms (sum|terms| grows at most like
+ * R), and an rtol of 4 roundoffs (2e-3) for the result's own rounding and its dominant terms. Measured
+ * on lavapipe (Mesa 25), the largest errors over the golden set and 400 seeded fuzz cases reach 90x
+ * (output), 60x (grad_input), 70x (grad_mask), 140x (grad_weight), 20x (grad_bias) and 10x (grad_offset)
+ * the float32 atol, and use at most 45% of these bounds (grad_input; 35% grad_weight and grad_bias, 26%
+ * output); a kernel bug (a misplaced tap, a swapped axis, a wrong derivative) is still off by 1e-1 or more.
+ *
+ * One effect is no rounding error and no tolerance covers it: a sampling position within one float16
+ * rounding of an integer may land on the other side of it, and torchvision's one-sided coordinate
+ * derivative there jumps by a difference of pixels. So a float16 grad_offset element also passes when it
+ * matches the float64 reference evaluated on the float16-rounded inputs (see suites/check-case.ts).
+ */
+export const TOLERANCE_RULES_F16: Readonly<Record<ConvTensorName, ToleranceRule>> = {
+  output: { ...TOLERANCE_RULES.output, atol: 2e-2, rtol: 2e-3 },
+  grad_input: { ...TOLERANCE_RULES.grad_input, atol: 1.5e-2, rtol: 2e-3 },
+  grad_offset: { ...TOLERANCE_RULES.grad_offset, atol: 1.5e-2, rtol: 4e-3 },
+  grad_mask: { ...TOLERANCE_RULES.grad_mask, atol: 3e-2, rtol: 2e-3 },
+  grad_weight: { ...TOLERANCE_RULES.grad_weight, atol: 6e-2, rtol: 2e-3 },
+  grad_bias: { ...TOLERANCE_RULES.grad_bias, atol: 1e-2, rtol: 2e-3 },
+};
+
+/** The suite's tolerance for one tensor of one problem, for results of a backend of `precision`. */
+export function defaultTolerance(tensor: ConvTensorName, g: ConvGeometry, precision: Precision = 'float32'): Tolerance {
+  const rule = (precision === 'float16' ? TOLERANCE_RULES_F16 : TOLERANCE_RULES)[tensor];
   const scale = Math.max(1, rule.size(g) / REDUCTION_FLOOR);
   return { atol: rule.atol * scale, rtol: rule.rtol };
 }
 
-/** Default tolerance, with any field a vectors case overrides replaced. */
-export function caseTolerance(tensor: ConvTensorName, g: ConvGeometry, override?: Partial<Tolerance>): Tolerance {
-  const d = defaultTolerance(tensor, g);
-  return { atol: override?.atol ?? d.atol, rtol: override?.rtol ?? d.rtol };
+/**
+ * Default tolerance, with any field a vectors case overrides replaced. An override is stated for float32
+ * results (the scale of the case's data); for float16 it is widened by the ratio of the two rule sets.
+ */
+export function caseTolerance(tensor: ConvTensorName, g: ConvGeometry, override?: Partial<Tolerance>, precision: Precision = 'float32'): Tolerance {
+  const d = defaultTolerance(tensor, g, precision);
+  const f32 = TOLERANCE_RULES[tensor];
+  const own = (precision === 'float16' ? TOLERANCE_RULES_F16 : TOLERANCE_RULES)[tensor];
+  return {
+    atol: override?.atol !== undefined ? override.atol * (own.atol / f32.atol) : d.atol,
+    rtol: override?.rtol !== undefined ? override.rtol * (own.rtol / f32.rtol) : d.rtol,
+  };
+}
+
+/**
+ * The tolerance of a result that must be exact (every sample outside the image gives exactly the bias,
+ * exactly zero gradients): none for float32; for float16 the result may differ by the rounding of the
+ * stored result, FLOAT16_UNIT_ROUNDOFF relative (the bias itself is stored rounded).
+ */
+export function exactTolerance(precision: Precision = 'float32'): Tolerance {
+  // 2^-25: half the smallest float16 subnormal, the rounding of a result too small to be normal.
+  return precision === 'float16' ? { atol: 2 ** -25, rtol: FLOAT16_UNIT_ROUNDOFF } : { atol: 0, rtol: 0 };
 }
 
 /**

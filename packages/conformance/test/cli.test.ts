@@ -24,13 +24,18 @@ beforeAll(() => {
 }, 120_000);
 
 describe('dcnv2-conformance', () => {
-  it('--backend reference: every suite passes, cross is skipped for want of another backend', () => {
+  it('--backend reference: every suite of both ops passes; cross is skipped for want of another backend', () => {
     const r = runCli(['--backend', 'reference']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.last).toMatch(/^\d+ passed, 0 failed, 1 skipped$/);
-    expect(Number(r.last.split(' ')[0])).toBeGreaterThan(1500);
+    expect(r.last).toMatch(/^\d+ passed, 0 failed, 2 skipped$/);
+    expect(Number(r.last.split(' ')[0])).toBeGreaterThan(2500);
+    expect(r.stdout).toContain('op deform_conv2d, suites golden');
+    expect(r.stdout).toContain('op deform_roi_pool, suites golden');
     expect(r.stdout).toContain('skipped cross: no other backend');
+    expect(r.stdout).toContain('skipped roi-cross: no other backend with RoI pooling');
+    expect(r.stdout).toMatch(/^roi-onnx +onnx#29 +output .*PASS$/m);
     expect(r.stdout).toMatch(/^golden +basic_3x3 +output +\S+ +atol 1\.00e-4 rtol 1\.00e-4 +PASS$/m);
+    expect(r.stdout).toMatch(/^roi-golden +basic_3x3 +output +\S+ +atol 1\.00e-4 rtol 1\.00e-4 +PASS$/m);
   }, 120_000);
 
   it('--vectors with one tampered expected value fails with a non-zero status', () => {
@@ -59,7 +64,9 @@ describe('dcnv2-conformance', () => {
     const report = JSON.parse(readFileSync(json, 'utf8'));
     expect(report).toMatchObject({ backend: 'third-party', failed: 0, summary: r.last });
     expect(report.rows.length).toBe(report.passed);
-    expect(report.rows[0]).toMatchObject({ suite: 'golden', case: 'basic_3x3', tensor: 'output', pass: true });
+    expect(report.rows[0]).toMatchObject({ op: 'deform_conv2d', suite: 'golden', case: 'basic_3x3', tensor: 'output', pass: true });
+    expect(report.ops).toEqual(['deform_conv2d', 'deform_roi_pool']);
+    expect(report.rows.some((row: { op: string; suite: string }) => row.op === 'deform_roi_pool' && row.suite === 'roi-properties')).toBe(true);
   }, 60_000);
 
   it('--other adds backends for the cross suite; --seed and --fuzz-cases are honoured', () => {
@@ -72,11 +79,46 @@ describe('dcnv2-conformance', () => {
     expect(r.last).toMatch(/^\d+ passed, 0 failed$/);
   }, 60_000);
 
-  it('--op deform_roi_pool: skipped with the reason for a backend without roiPool', () => {
-    const r = runCli(['--backend', 'reference', '--op', 'deform_roi_pool']);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain('skipped deform_roi_pool: backend reference has no roiPool capability');
+  it('--op deform_roi_pool: only the RoI pooling suites, with --suite, --seed and --fuzz-cases honoured', () => {
+    const r = runCli(['--backend', 'reference', '--op', 'deform_roi_pool', '--other', 'reference', '--seed', '9', '--fuzz-cases', '5', '--blocked-cases', '1']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('op deform_roi_pool, suites golden,properties,fuzz,onnx,gradcheck,cross, seed 9, fuzz cases 5 (+1 large)');
+    expect(r.stdout).not.toContain('op deform_conv2d');
+    expect(r.stdout).not.toMatch(/^golden /m);
+    for (const s of ['roi-golden', 'roi-properties', 'roi-fuzz', 'roi-onnx', 'roi-gradcheck', 'roi-cross']) expect(r.stdout).toMatch(new RegExp(`^${s} `, 'm'));
+    expect(r.stdout).toMatch(/^roi-fuzz +fuzz#4 /m);
+    expect(r.stdout).toMatch(/^roi-fuzz +fuzz-blocked#0 /m);
+    expect(r.stdout).not.toMatch(/fuzz#5 /);
+    expect(r.stdout).toMatch(/^roi-cross +reference~reference#19 /m);
+    expect(r.last).toMatch(/^\d+ passed, 0 failed$/);
+    const golden = runCli(['--backend', 'reference', '--op', 'deform_roi_pool', '--suite', 'golden']);
+    expect(golden.last).toBe('22 passed, 0 failed');
+  }, 60_000);
+
+  it('--op deform_roi_pool: a backend without roiPool is skipped with the reason', () => {
+    const mod = join(tmp, 'no-roi-backend.mjs');
+    const index = pathToFileURL(join(pkg, 'dist', 'index.js')).href;
+    writeFileSync(
+      mod,
+      `import { createReferenceBackend } from ${JSON.stringify(index)};\n` +
+        `export const dcnBackend = { name: 'no-roi', create: () => { const b = createReferenceBackend(); return { ...b, name: 'no-roi', capabilities: { ...b.capabilities, roiPool: false } }; } };\n`,
+    );
+    const r = runCli(['--backend-module', mod, '--op', 'deform_roi_pool']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('skipped deform_roi_pool: backend no-roi has no roiPool capability');
     expect(r.last).toBe('0 passed, 0 failed, 1 skipped');
+  });
+
+  it('--vectors without --op runs the op the file holds; a tampered RoI value fails', () => {
+    const doc = JSON.parse(readFileSync(defaultVectorsFiles('deform_roi_pool')[0], 'utf8'));
+    doc.cases[1].grad_offset.data[2] += 0.05;
+    const file = join(tmp, 'tampered-roi.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const r = runCli(['--backend', 'reference', '--vectors', file, '--suite', 'golden']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).not.toContain('op deform_conv2d');
+    expect(r.last).toBe('21 passed, 1 failed');
+    expect(r.stdout).toMatch(/^roi-golden +adaptive_sampling +grad_offset .* FAIL\n {4}1 of 24 outside tolerance; worst at \[0,0,0,2\]/m);
   });
 
   it.each([

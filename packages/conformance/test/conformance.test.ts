@@ -117,14 +117,14 @@ describe('what is not run is reported as skipped, never as passed', () => {
     for (const s of r.skipped) expect(s.reason).toContain('backend has no backward');
   });
 
-  it('deform_roi_pool: skipped for a backend without the capability, and not passed for one with it', async () => {
-    const r = await runConformance({ backend: referenceBackend, op: 'deform_roi_pool' });
+  it('deform_roi_pool: skipped with the reason for a backend without the capability, after its vectors are checked', async () => {
+    const noRoi: Backend = { ...createReferenceBackend(), name: 'no-roi', capabilities: { ...referenceBackend.capabilities, roiPool: false } };
+    const r = await runConformance({ backend: noRoi, op: 'deform_roi_pool' });
     expect(r).toMatchObject({ passed: 0, failed: 0, rows: [] });
-    expect(r.skipped).toEqual([{ suite: 'deform_roi_pool', reason: 'backend reference has no roiPool capability' }]);
-    const claims = { ...createReferenceBackend(), capabilities: { ...referenceBackend.capabilities, roiPool: true } };
-    const r2 = await runConformance({ backend: claims, op: 'deform_roi_pool' });
-    expect(r2.passed).toBe(0);
-    expect(r2.skipped[0].reason).toContain('not implemented yet');
+    expect(r.skipped).toEqual([{ suite: 'deform_roi_pool', reason: 'backend no-roi has no roiPool capability' }]);
+    const missing = await runConformance({ backend: noRoi, op: 'deform_roi_pool', vectors: ['/nonexistent/roi.json'] });
+    expect(missing.failed).toBe(1);
+    expect(missing.rows[0]).toMatchObject({ suite: 'roi-golden', case: '(vectors)', pass: false });
   });
 
   it('a backend that throws fails its rows with the error, and the run goes on', async () => {

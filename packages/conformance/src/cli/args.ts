@@ -5,11 +5,13 @@ import { VECTOR_OPS, type VectorsOp } from '../vectors.js';
 
 export const USAGE = `usage: dcnv2-conformance (--backend NAME | --backend-module SPECIFIER) [options]
 
-  --backend NAME            built-in backend: reference, cpu, wasm, webgpu
-                            (cpu -> @dcnv2/backend-cpu, wasm -> @dcnv2/backend-wasm, webgpu -> @dcnv2/backend-webgpu)
+  --backend NAME            built-in backend: reference, cpu, wasm, webgpu, webgpu-f16
+                            (cpu -> @dcnv2/backend-cpu, wasm -> @dcnv2/backend-wasm, webgpu -> @dcnv2/backend-webgpu;
+                            webgpu-f16: the same with precision float16, on an adapter with shader-f16)
   --backend-module SPEC     a package name or a path to a module exporting \`dcnBackend\` (a BackendProvider)
   --other NAME|SPEC         another backend for the cross suite (repeatable; default: reference)
-  --op OP                   deform_conv2d (default) or deform_roi_pool
+  --op OP                   deform_conv2d, deform_roi_pool or all (default: all, or with --vectors
+                            the ops the files hold)
   --vectors FILE            vectors file in the golden format (repeatable); default: the golden set
   --suite A,B,...           suites to run (default all): ${SUITE_NAMES.join(', ')}
   --seed N                  seed of the randomised suites
@@ -29,7 +31,8 @@ export interface CliOptions {
   /** A built-in name or a module specifier/path, as given. */
   readonly backend: { readonly kind: 'name' | 'module'; readonly value: string };
   readonly others: readonly string[];
-  readonly op: VectorsOp;
+  /** The ops to run: one, 'all', or absent (every op; with --vectors, the ops those files hold). */
+  readonly op?: VectorsOp | 'all';
   readonly vectors?: readonly string[];
   readonly suites?: readonly SuiteName[];
   readonly seed?: number;
@@ -75,8 +78,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   const name = values.backend;
   const mod = values['backend-module'];
   if (!help && (name === undefined) === (mod === undefined)) throw new UsageError('give exactly one of --backend and --backend-module');
-  const op = (values.op ?? 'deform_conv2d') as VectorsOp;
-  if (!VECTOR_OPS.includes(op)) throw new UsageError(`--op expects ${VECTOR_OPS.join(' or ')}, got ${JSON.stringify(values.op)}`);
+  const op = values.op as VectorsOp | 'all' | undefined;
+  if (op !== undefined && op !== 'all' && !VECTOR_OPS.includes(op)) throw new UsageError(`--op expects ${VECTOR_OPS.join(', ')} or all, got ${JSON.stringify(values.op)}`);
   let suites: SuiteName[] | undefined;
   if (values.suite !== undefined) {
     suites = values.suite.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s.length > 0) as SuiteName[];
@@ -89,7 +92,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   return {
     backend: name !== undefined ? { kind: 'name', value: name } : { kind: 'module', value: mod ?? '' },
     others: values.other ?? [],
-    op,
+    ...(op !== undefined ? { op } : {}),
     quiet: values.quiet === true,
     help,
     ...(values.vectors ? { vectors: values.vectors } : {}),

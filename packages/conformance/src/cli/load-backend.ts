@@ -17,6 +17,12 @@ export const BUILTIN_BACKENDS: Readonly<Record<string, string>> = {
   cpu: '@dcnv2/backend-cpu',
   wasm: '@dcnv2/backend-wasm',
   webgpu: '@dcnv2/backend-webgpu',
+  'webgpu-f16': '@dcnv2/backend-webgpu',
+};
+
+/** Options a built-in name passes to its provider's create(): a variant of a backend rather than another package. */
+const BUILTIN_OPTIONS: Readonly<Record<string, object>> = {
+  'webgpu-f16': { precision: 'float16' },
 };
 
 /**
@@ -93,7 +99,7 @@ export async function loadProvider(kind: 'name' | 'module', value: string): Prom
 /** Creates and initialises a backend from a name or module. */
 export async function createBackend(kind: 'name' | 'module', value: string): Promise<Backend> {
   const provider = await loadProvider(kind, value);
-  const backend = await provider.create();
+  const backend = await provider.create(kind === 'name' ? BUILTIN_OPTIONS[value] : undefined);
   await backend.init();
   return backend;
 }

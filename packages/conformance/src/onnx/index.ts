@@ -15,3 +15,5 @@ export {
   type OrtDeformConvOptions,
   type OrtDeformConvTensors,
 } from './ort-deform-conv.js';
+export { buildRoiAlignModel, roiAlignModelShapes, ROI_ALIGN_IO, ROI_ALIGN_IR_VERSION, ROI_ALIGN_OPSET } from './roi-align-model.js';
+export { createOrtRoiAlign, type OrtRoiAlign } from './ort-roi-align.js';

@@ -108,7 +108,8 @@ async function importOrt(threads: number): Promise<Ort> {
   return ort;
 }
 
-function loadOrt(threads: number): Promise<Ort> {
+/** onnxruntime-web, loaded once per process (shared with the RoiAlign runner, `ort-roi-align.ts`). */
+export function loadOrt(threads: number): Promise<Ort> {
   if (ortThreads !== null && ortThreads !== threads) {
     return Promise.reject(
       new Error(`onnxruntime-web is already initialised with ${ortThreads} thread(s) in this process; cannot switch to ${threads}`),

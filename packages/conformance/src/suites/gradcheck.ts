@@ -13,7 +13,7 @@ import { backendBackward, describeCase, GRAD_NAMES, hasBackward, referenceBackwa
 import { deformConv2dF64, type ConvTensors } from '../reference/deform-conv2d-f64.js';
 import { Rng } from '../random.js';
 import { randomConvCase } from '../random-cases.js';
-import { defaultTolerance, gradTensorName } from '../tolerances.js';
+import { defaultTolerance, gradTensorName, precisionOf } from '../tolerances.js';
 import { errorRow, type ConformanceRow, type SuiteContext } from './types.js';
 
 const SUITE = 'gradcheck';
@@ -100,7 +100,7 @@ export async function gradcheckSuite(ctx: SuiteContext): Promise<void> {
       if (refGrad === null) continue;
       const selfChecks: Check[] = [];
       const backendChecks: Check[] = [];
-      const tol = defaultTolerance(gradTensorName(k), c.geometry);
+      const tol = defaultTolerance(gradTensorName(k), c.geometry, precisionOf(backend));
       for (let d = 0; d < DIRECTIONS; d++) {
         const dir = Float64Array.from({ length: refGrad.length }, () => Math.max(-3, Math.min(3, rng.normal())));
         const fd = directionalFD(c, k, dir);

@@ -20,7 +20,7 @@ import { Rng } from '../random.js';
 import { makeGeometry, randomCaseData, randomConvCase, type ConvSpec } from '../random-cases.js';
 import { conv2dF64 } from '../reference/conv2d-f64.js';
 import { addAxis, filled, sliceAxis } from '../tensor-ops.js';
-import { defaultTolerance, gradTensorName, type Tolerance } from '../tolerances.js';
+import { defaultTolerance, exactTolerance, gradTensorName, precisionOf, type Tolerance } from '../tolerances.js';
 import { backendExpectation, checkCase } from './check-case.js';
 import { comparisonRow, errorRow, type ConformanceRow, type SuiteContext } from './types.js';
 
@@ -103,7 +103,7 @@ async function forwardRow(backend: Backend, c: ConvCase, want: ArrayLike<number>
   const note = describeCase(c);
   try {
     const got = await backendForward(backend, c);
-    return comparisonRow(SUITE, caseName, 'output', got, want, tol ?? defaultTolerance('output', c.geometry), convShapes(c.geometry).output, note);
+    return comparisonRow(SUITE, caseName, 'output', got, want, tol ?? defaultTolerance('output', c.geometry, precisionOf(backend)), convShapes(c.geometry).output, note);
   } catch (e) {
     return errorRow(SUITE, caseName, 'output', e, note);
   }
@@ -192,7 +192,7 @@ function linearity(which: 'mask' | 'weight'): Property {
         const want = Float64Array.from(sub(f1, bias), (v, k) => a * v + b * (f2[k] - bias[k]));
         // Three float32 results enter, weighted 1, |a| and |b|; each is within the output tolerance of
         // the truth, measured at the outputs' own magnitude (which includes the bias).
-        const out = defaultTolerance('output', c.geometry);
+        const out = defaultTolerance('output', c.geometry, precisionOf(backend));
         const scale = Math.max(maxAbs(f1), maxAbs(f2), maxAbs(f12));
         const tol = { atol: (out.atol + out.rtol * scale) * (1 + Math.abs(a) + Math.abs(b)), rtol: 0 };
         return [comparisonRow(SUITE, caseName, 'output', sub(f12, bias), want, tol, convShapes(c.geometry).output, note)];
@@ -387,7 +387,7 @@ const outsideGivesBias: Property = {
     const c = withOffset(c0, outsideOffsets(rng, c0.geometry, style));
     const name = `${caseName} (${style})`;
     const note = describeCase(c);
-    const exact: Tolerance = { atol: 0, rtol: 0 };
+    const exact = exactTolerance(precisionOf(backend));
     const rows = [await forwardRow(backend, c, biasMap(c), name, exact)];
     if (!hasBackward(backend)) return rows;
     const s = convShapes(c.geometry);
@@ -399,7 +399,7 @@ const outsideGivesBias: Property = {
         if (got === undefined) continue;
         const tensor = gradTensorName(k);
         if (k === 'bias' || (k === 'offset' && style !== 'far')) {
-          rows.push(comparisonRow(SUITE, name, tensor, got, ref[k]!, defaultTolerance(tensor, c.geometry), s[k], note));
+          rows.push(comparisonRow(SUITE, name, tensor, got, ref[k]!, defaultTolerance(tensor, c.geometry, precisionOf(backend)), s[k], note));
         } else {
           rows.push(comparisonRow(SUITE, name, tensor, got, new Float64Array(got.length), exact, s[k], note));
         }
