@@ -11,16 +11,23 @@ import {
   type ConvGradRequest,
   type ConvGrads,
   type ConvInputs,
+  type RoiPoolGeometry,
+  type RoiPoolGradRequest,
+  type RoiPoolGrads,
+  type RoiPoolInputs,
 } from '@dcnv2/core';
 import { backward } from './backward.js';
 import { forward } from './forward.js';
 import { GemmScratch } from './gemm.js';
+import { roiPoolForward } from './roi-pool.js';
+import { roiPoolBackward } from './roi-pool-backward.js';
 import { DEFAULT_WORKSPACE_BYTES, type TilingLimits } from './tiling.js';
 
 export interface CpuBackendOptions {
   /**
-   * Scratch budget in bytes for one call's sampling plan and column tiles (default 4 MiB). Smaller
-   * values mean narrower tiles and a reduction split into more chunks; results do not change.
+   * Scratch budget in bytes for one call's sampling plan and column tiles (default 4 MiB); for RoI
+   * pooling, for one chunk of a RoI's sampling plan. Smaller values mean narrower tiles, a reduction split
+   * into more chunks, or a RoI walked in more chunks; results do not change beyond float rounding.
    */
   readonly workspaceBytes?: number;
   /** Upper bound on output pixels per tile (default: as many as the workspace allows). */
@@ -39,7 +46,7 @@ export class CpuBackend implements Backend<Float32Array> {
   readonly name = 'cpu';
   readonly capabilities: BackendCapabilities = Object.freeze({
     backward: true,
-    roiPool: false,
+    roiPool: true,
     threads: 1,
     float16: false,
     resident: false,
@@ -103,6 +110,21 @@ export class CpuBackend implements Backend<Float32Array> {
   ): ConvGrads<Float32Array> {
     this.#check();
     return backward(g, inputs, gradOutput, want, this.limits, this.#gemmScratch());
+  }
+
+  deformRoiPool(g: RoiPoolGeometry, inputs: RoiPoolInputs<Float32Array>): Float32Array {
+    this.#check();
+    return roiPoolForward(g, inputs, this.limits.workspaceBytes);
+  }
+
+  deformRoiPoolBackward(
+    g: RoiPoolGeometry,
+    inputs: RoiPoolInputs<Float32Array>,
+    gradOutput: Float32Array,
+    want: RoiPoolGradRequest,
+  ): RoiPoolGrads<Float32Array> {
+    this.#check();
+    return roiPoolBackward(g, inputs, gradOutput, want, this.limits.workspaceBytes);
   }
 
   dispose(): void {

@@ -1,7 +1,8 @@
 /**
  * @dcnv2/backend-cpu: a pure TypeScript backend for @dcnv2/core. Forward and backward of modulated
  * deformable convolution (DCNv2) as sampling plan + deformable im2col tiles + blocked GEMM, matching
- * torchvision.ops.deform_conv2d in float32.
+ * torchvision.ops.deform_conv2d in float32; and of modulated deformable RoI pooling, as a per-RoI plan of
+ * weighted pixels walked by every channel.
  */
 import type { BackendProvider } from '@dcnv2/core';
 import { CpuBackend, type CpuBackendOptions } from './cpu-backend.js';
