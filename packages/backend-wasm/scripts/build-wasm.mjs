@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Compiles src/kernels/dcn.c to the four WebAssembly builds the backend ships, with the pinned
+ * Compiles the C kernels (src/kernels/dcn.c: deformable convolution; src/kernels/roi_pool.c: deformable
+ * RoI pooling) into one module per build: the four WebAssembly builds the backend ships, with the pinned
  * @yowasp/clang (clang + wasm-ld compiled to WebAssembly: no system toolchain needed):
  *
  *   dist/wasm/dcn-simd.wasm            SIMD128, imported non-shared memory (single thread)
@@ -16,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { commands } from '@yowasp/clang';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const source = readFileSync(join(root, 'src/kernels/dcn.c'), 'utf8');
+const sourceNames = ['dcn.c', 'roi_pool.c'];
+const sources = Object.fromEntries(sourceNames.map((f) => [f, readFileSync(join(root, 'src/kernels', f), 'utf8')]));
 const outDir = join(root, 'dist/wasm');
 mkdirSync(outDir, { recursive: true });
 
@@ -36,7 +38,7 @@ const variants = [
 
 const quiet = { stdout: () => {}, stderr: (b) => { if (b) process.stderr.write(b); }, fetchProgress: () => {} };
 for (const v of variants) {
-  const files = await commands.clang([...common, ...v.flags, 'dcn.c', '-o', 'out.wasm'], { 'dcn.c': source }, quiet);
+  const files = await commands.clang([...common, ...v.flags, ...sourceNames, '-o', 'out.wasm'], sources, quiet);
   const wasm = files?.['out.wasm'];
   if (!(wasm instanceof Uint8Array)) throw new Error(`build-wasm: clang produced no output for ${v.file}`);
   writeFileSync(join(outDir, v.file), wasm);

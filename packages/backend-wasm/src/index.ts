@@ -1,7 +1,7 @@
 /**
- * @dcnv2/backend-wasm: modulated deformable convolution (DCNv2) for @dcnv2/core in WebAssembly SIMD
- * (relaxed-SIMD FMA where available), multi-threaded over shared memory, forward and backward, matching
- * torchvision.ops.deform_conv2d in float32.
+ * @dcnv2/backend-wasm: modulated deformable convolution (DCNv2) and modulated deformable RoI pooling for
+ * @dcnv2/core in WebAssembly SIMD (relaxed-SIMD FMA where available), multi-threaded over shared memory,
+ * forward and backward; the convolution matches torchvision.ops.deform_conv2d in float32.
  */
 import type { BackendProvider } from '@dcnv2/core';
 import { WasmBackend, type WasmBackendOptions } from './wasm-backend.js';

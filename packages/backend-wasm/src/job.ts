@@ -8,6 +8,14 @@ export const J = {
 export const JOB_FIELDS = 36;
 export const JOB_BYTES = JOB_FIELDS * 4;
 
+/** The kernel entry points that run one chunk of a job: `(job, chunk, workspace)`, shared by every thread. */
+export type ChunkFn =
+  | 'dcn_forward_chunk'
+  | 'dcn_backward_chunk'
+  | 'roi_pool_forward_chunk'
+  | 'roi_pool_gather_chunk'
+  | 'roi_pool_scatter_chunk';
+
 /** The exports of a kernels instance. Pointers and sizes are int32. */
 export interface KernelExports {
   readonly __heap_base: WebAssembly.Global;
@@ -20,6 +28,15 @@ export interface KernelExports {
   dcn_backward_ws_bytes(K: number, P: number, kcc: number, CoutG: number): number;
   dcn_grad_bias(job: number): void;
   dcn_reduce(dst: number, parts: number, nparts: number, stride: number, count: number): void;
+  // RoI pooling (kernels/roi_pool.c; job layout in roi-job.ts)
+  roi_pool_forward_chunk(job: number, chunk: number, ws: number): void;
+  roi_pool_gather_chunk(job: number, chunk: number, ws: number): void;
+  roi_pool_scatter_chunk(job: number, chunk: number, ws: number): void;
+  roi_pool_finish_grads(job: number): void;
+  /** Largest plan (entries) a single bin of the job can need; a double, as it may exceed int32. */
+  roi_pool_bin_entries(job: number): number;
+  /** Bytes of one thread's workspace for the job's plan capacity. */
+  roi_pool_ws_bytes(job: number, derivs: number, accs: number): number;
 }
 
 /** Stack of each worker instance (the main instance uses the 64 KiB region the linker puts first). */

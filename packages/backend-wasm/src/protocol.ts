@@ -1,4 +1,6 @@
 /** Messages between the backend and its workers. */
+import type { ChunkFn } from './job.js';
+
 export interface InitMessage {
   readonly type: 'init';
   readonly module: WebAssembly.Module;
@@ -8,7 +10,7 @@ export interface InitMessage {
 }
 export interface RunMessage {
   readonly type: 'run';
-  readonly fn: 'dcn_forward_chunk' | 'dcn_backward_chunk';
+  readonly fn: ChunkFn;
   /** Job block of this thread. */
   readonly job: number;
   /** Workspace of this thread. */

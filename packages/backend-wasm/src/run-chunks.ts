@@ -1,4 +1,4 @@
-import type { KernelExports } from './job.js';
+import type { ChunkFn, KernelExports } from './job.js';
 
 /**
  * Takes chunk indices from the shared counter until none are left and runs them: the dynamic schedule
@@ -7,7 +7,7 @@ import type { KernelExports } from './job.js';
 export function runChunks(
   k: KernelExports,
   memory: WebAssembly.Memory,
-  fn: 'dcn_forward_chunk' | 'dcn_backward_chunk',
+  fn: ChunkFn,
   job: number,
   ws: number,
   counter: number,

@@ -2,7 +2,8 @@
  * The `wasm` backend: tensors live in one WebAssembly memory (shared between threads when
  * SharedArrayBuffer is available), the kernels are C compiled to SIMD128 / relaxed-SIMD WebAssembly, and a
  * call is cut into chunks (batch image x tile of output pixels [x block of output channels]) that the
- * calling thread and the worker pool take dynamically from a shared counter.
+ * calling thread and the worker pool take dynamically from a shared counter. Modulated deformable RoI
+ * pooling runs on the same memory, kernels and pool (see roi-pool.ts).
  */
 import {
   BackendError,
@@ -15,14 +16,22 @@ import {
   type ConvGradRequest,
   type ConvGrads,
   type ConvInputs,
+  type RoiPoolGeometry,
+  type RoiPoolGradRequest,
+  type RoiPoolGrads,
+  type RoiPoolInputs,
 } from '@dcnv2/core';
 import { canShareMemory, envVar, hardwareThreads, hasRelaxedSimd, hasSimd, loadAsset } from './env.js';
 import { Heap, align } from './heap.js';
-import { J, JOB_BYTES, JOB_FIELDS, WORKER_STACK_BYTES, type KernelExports } from './job.js';
+import { J, JOB_BYTES, JOB_FIELDS, WORKER_STACK_BYTES, type ChunkFn, type KernelExports } from './job.js';
 import { WorkerPool } from './pool.js';
+import { roiPoolBackward, roiPoolForward, type RoiPoolContext } from './roi-pool.js';
 import { runChunks } from './run-chunks.js';
 import { chooseBackwardTiling, chooseForwardTiling, partialThreads } from './tiling.js';
 import { kernelUrl, type KernelVariant } from './wasm-urls.js';
+import { WasmTensor } from './wasm-tensor.js';
+
+export { WasmTensor } from './wasm-tensor.js';
 
 export type SimdChoice = 'auto' | 'relaxed' | 'simd';
 
@@ -44,21 +53,6 @@ export interface WasmBackendOptions {
 const DEFAULT_MAX_MEMORY = 2 * 1024 * 1024 * 1024;
 const MAX_MEMORY = 4 * 1024 * 1024 * 1024 - 65536;
 const PAGE = 65536;
-
-/** A tensor in wasm memory: `length` float32 values at byte address `ptr` (ptr 0 when empty). */
-export class WasmTensor {
-  #released = false;
-  constructor(readonly ptr: number, readonly length: number) {}
-  get released(): boolean {
-    return this.#released;
-  }
-  /** @internal */
-  markReleased(): boolean {
-    if (this.#released) return false;
-    this.#released = true;
-    return true;
-  }
-}
 
 function positiveInt(v: unknown, argument: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
@@ -112,7 +106,7 @@ export class WasmBackend implements Backend<WasmTensor> {
   }
 
   get capabilities(): BackendCapabilities {
-    return Object.freeze({ backward: true, roiPool: false, threads: this.#threads, float16: false, resident: true, externalBuffers: false });
+    return Object.freeze({ backward: true, roiPool: true, threads: this.#threads, float16: false, resident: true, externalBuffers: false });
   }
 
   /** After init: which build runs (`simd` or `relaxed`), threads in use, whether memory is shared. */
@@ -261,7 +255,7 @@ export class WasmBackend implements Backend<WasmTensor> {
   #run(
     k: KernelExports,
     memory: WebAssembly.Memory,
-    fn: 'dcn_forward_chunk' | 'dcn_backward_chunk',
+    fn: ChunkFn,
     jobs: readonly number[],
     wss: readonly number[],
     counter: number,
@@ -461,6 +455,40 @@ export class WasmBackend implements Backend<WasmTensor> {
     } catch (e) {
       return fail(e);
     }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Modulated deformable RoI pooling
+
+  /** What a RoI pooling call borrows from the backend: memory, kernels, the chunk runner. */
+  #roiContext(): RoiPoolContext {
+    const { k, heap, memory } = this.#ready();
+    return {
+      k,
+      heap,
+      memory,
+      threads: this.#threads,
+      allocAll: (sizes, what) => this.#allocAll(heap, sizes, what),
+      run: (fn, job, wss, counter, total, nThreads) =>
+        this.#run(k, memory, fn, Array<number>(nThreads).fill(job), wss, counter, total, nThreads),
+      release: (h) => this.release(h),
+      isDisposed: () => this.#disposed,
+    };
+  }
+
+  deformRoiPool(g: RoiPoolGeometry, inputs: RoiPoolInputs<WasmTensor>): WasmTensor | Promise<WasmTensor> {
+    this.#ready();
+    return this.#serial(() => roiPoolForward(this.#roiContext(), g, inputs));
+  }
+
+  deformRoiPoolBackward(
+    g: RoiPoolGeometry,
+    inputs: RoiPoolInputs<WasmTensor>,
+    gradOutput: WasmTensor,
+    want: RoiPoolGradRequest,
+  ): RoiPoolGrads<WasmTensor> | Promise<RoiPoolGrads<WasmTensor>> {
+    this.#ready();
+    return this.#serial(() => roiPoolBackward(this.#roiContext(), g, inputs, gradOutput, want));
   }
 
   async dispose(): Promise<void> {

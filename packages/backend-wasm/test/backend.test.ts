@@ -20,8 +20,9 @@ describe('WasmBackend', () => {
     expect(be).toBeInstanceOf(WasmBackend);
     expect(be.name).toBe('wasm');
     await be.init();
-    expect(be.capabilities).toEqual({ backward: true, roiPool: false, threads: 1, float16: false, resident: true, externalBuffers: false });
-    expect((be as Backend<WasmTensor>).deformRoiPool).toBeUndefined();
+    expect(be.capabilities).toEqual({ backward: true, roiPool: true, threads: 1, float16: false, resident: true, externalBuffers: false });
+    expect(typeof (be as Backend<WasmTensor>).deformRoiPool).toBe('function');
+    expect(typeof (be as Backend<WasmTensor>).deformRoiPoolBackward).toBe('function');
     await be.dispose();
   });
 

@@ -2,7 +2,8 @@
  * The project's conformance suite on the wasm backend, for every build and thread count the issue names:
  * SIMD and relaxed-SIMD kernels x 1 and 2 threads, every suite (golden, properties, fuzz, onnx, gradcheck,
  * cross against the float64 reference and the cpu backend), plus a tiny-tile run in which every call is
- * cut into many 8-pixel tiles, output-channel blocks and channel chunks.
+ * cut into many 8-pixel tiles, output-channel blocks and channel chunks; and every RoI pooling suite
+ * (op deform_roi_pool, cross against the float64 reference) on the four builds x thread counts.
  */
 import type { Backend } from '@dcnv2/core';
 import { createCpuBackend } from '@dcnv2/backend-cpu';
@@ -10,20 +11,23 @@ import { createReferenceBackend, formatRow, runConformance, SUITE_NAMES, type Su
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWasmBackend, type WasmBackend } from '../dist/index.js';
 
-const variants: ReadonlyArray<{ label: string; make: () => WasmBackend; simd: 'simd' | 'relaxed'; threads: number; suites: readonly SuiteName[] }> = [
-  { label: 'simd, 1 thread', make: () => createWasmBackend({ simd: 'simd', threads: 1 }), simd: 'simd', threads: 1, suites: SUITE_NAMES },
-  { label: 'relaxed simd, 1 thread', make: () => createWasmBackend({ simd: 'relaxed', threads: 1 }), simd: 'relaxed', threads: 1, suites: SUITE_NAMES },
-  { label: 'simd, 2 threads', make: () => createWasmBackend({ simd: 'simd', threads: 2 }), simd: 'simd', threads: 2, suites: SUITE_NAMES },
-  { label: 'relaxed simd, 2 threads', make: () => createWasmBackend({ simd: 'relaxed', threads: 2 }), simd: 'relaxed', threads: 2, suites: SUITE_NAMES },
+const variants: ReadonlyArray<{
+  label: string; make: () => WasmBackend; simd: 'simd' | 'relaxed'; threads: number; suites: readonly SuiteName[]; roiSuites: readonly SuiteName[];
+}> = [
+  { label: 'simd, 1 thread', make: () => createWasmBackend({ simd: 'simd', threads: 1 }), simd: 'simd', threads: 1, suites: SUITE_NAMES, roiSuites: SUITE_NAMES },
+  { label: 'relaxed simd, 1 thread', make: () => createWasmBackend({ simd: 'relaxed', threads: 1 }), simd: 'relaxed', threads: 1, suites: SUITE_NAMES, roiSuites: SUITE_NAMES },
+  { label: 'simd, 2 threads', make: () => createWasmBackend({ simd: 'simd', threads: 2 }), simd: 'simd', threads: 2, suites: SUITE_NAMES, roiSuites: SUITE_NAMES },
+  { label: 'relaxed simd, 2 threads', make: () => createWasmBackend({ simd: 'relaxed', threads: 2 }), simd: 'relaxed', threads: 2, suites: SUITE_NAMES, roiSuites: SUITE_NAMES },
+  // Tiles cut convolutions only: RoI pooling does not use them.
   {
     label: 'relaxed simd, 2 threads, 8-pixel tiles',
     make: () => createWasmBackend({ simd: 'relaxed', threads: 2, tilePixels: 8 }),
-    simd: 'relaxed', threads: 2, suites: ['golden', 'fuzz', 'properties'],
+    simd: 'relaxed', threads: 2, suites: ['golden', 'fuzz', 'properties'], roiSuites: [],
   },
   {
     label: 'simd, 1 thread, 8-pixel tiles',
     make: () => createWasmBackend({ simd: 'simd', threads: 1, tilePixels: 8 }),
-    simd: 'simd', threads: 1, suites: ['golden', 'fuzz', 'properties'],
+    simd: 'simd', threads: 1, suites: ['golden', 'fuzz', 'properties'], roiSuites: [],
   },
 ];
 
@@ -52,6 +56,17 @@ for (const v of variants) {
       it(suite, async () => {
         const others: Backend[] = suite === 'cross' ? [reference, cpu] : [reference];
         const r = await runConformance({ backend, others, suites: [suite] });
+        for (const s of r.skipped) console.warn(`skipped ${s.suite}: ${s.reason}`);
+        const failures = r.rows.filter((row) => !row.pass).map((row) => formatRow(row));
+        expect(failures).toEqual([]);
+        expect(r.skipped).toEqual([]);
+        expect(r.passed).toBeGreaterThan(0);
+      }, 180_000);
+    }
+
+    for (const suite of v.roiSuites) {
+      it(`deform_roi_pool ${suite}`, async () => {
+        const r = await runConformance({ backend, others: [reference], op: 'deform_roi_pool', suites: [suite] });
         for (const s of r.skipped) console.warn(`skipped ${s.suite}: ${s.reason}`);
         const failures = r.rows.filter((row) => !row.pass).map((row) => formatRow(row));
         expect(failures).toEqual([]);

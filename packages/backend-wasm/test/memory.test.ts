@@ -1,8 +1,23 @@
 /** Memory: typed LimitError before anything is allocated, growth on demand, no growth over repeated calls. */
-import { deformConv2d, deformConv2dBackward, LimitError } from '@dcnv2/core';
+import { deformConv2d, deformConv2dBackward, deformRoiPool, deformRoiPoolBackward, LimitError, type RoiPoolGeometry } from '@dcnv2/core';
 import { describe, expect, it } from 'vitest';
 import { createWasmBackend } from '../dist/index.js';
-import { makeCase } from './helpers.js';
+import { makeCase, randTensor, rng } from './helpers.js';
+
+/** A small RoI pooling problem (host tensors) with offsets and masks. */
+function roiCase(R: number, C: number) {
+  const r = rng(11);
+  const rois = new Float32Array(R * 5);
+  for (let k = 0; k < R; k++) rois.set([0, r() * 8, r() * 8, 8 + r() * 12, 8 + r() * 10], k * 5);
+  return {
+    input: randTensor([1, C, 12, 14], r),
+    rois: { shape: [R, 5], data: rois },
+    offset: randTensor([R, 2, 3, 3], r),
+    mask: randTensor([R, 1, 3, 3], r, 1, 0),
+    gradOutput: randTensor([R, C, 3, 3], r),
+  };
+}
+const roiParams = { outputSize: 3, spatialScale: 0.5, samplingRatio: 0 };
 
 describe('wasm memory', () => {
   it('rejects an upload larger than the memory limit with LimitError, allocating nothing', async () => {
@@ -69,6 +84,56 @@ describe('wasm memory', () => {
       expect(after1.inUse).toBe(threads > 1 ? (threads - 1) * 64 * 1024 : 0); // only the worker stacks stay
       for (let i = 0; i < 1000; i++) await deformConv2d(c, c.params, { backend: be });
       for (let i = 0; i < 200; i++) await deformConv2dBackward({ ...c }, c.params, { backend: be });
+      expect(be.memoryStats).toEqual(after1);
+      await be.dispose();
+    });
+  }
+
+  it('rejects a RoI pooling problem whose output cannot fit with LimitError, allocating nothing', async () => {
+    const be = createWasmBackend({ threads: 1, maxMemoryBytes: 32 * 1024 * 1024 });
+    await be.init();
+    const small = roiCase(2, 4);
+    await deformRoiPool(small, roiParams, { backend: be });
+    // 4,000 RoIs x 64 channels x 14x14 bins: a 200 MB output from 1 MB of inputs.
+    const R = 4000;
+    const C = 64;
+    const g: RoiPoolGeometry = {
+      batch: 1, channels: C, inHeight: 12, inWidth: 14, rois: R, pooledH: 14, pooledW: 14,
+      spatialScale: 1, samplingRatio: 2, gamma: 0.1, hasOffset: false, hasMask: false,
+    };
+    const input = be.upload(new Float32Array(C * 12 * 14), [1, C, 12, 14]);
+    const roiData = new Float32Array(R * 5).map((_, i) => (i % 5 === 0 ? 0 : 1 + (i % 5)));
+    const rois = be.upload(roiData, [R, 5]);
+    const before = be.memoryStats;
+    expect(() => be.deformRoiPool(g, { input, rois, offset: null, mask: null })).toThrow(LimitError);
+    expect(be.memoryStats).toEqual(before);
+    // Backward: a grad_input of 1,000 x 64 x 100 x 100 floats (2.5 GB) from one RoI.
+    const big: RoiPoolGeometry = { ...g, batch: 1000, inHeight: 100, inWidth: 100, rois: 1, pooledH: 1, pooledW: 1 };
+    const gout = be.upload(new Float32Array(C), [1, C, 1, 1]);
+    const mid = be.memoryStats;
+    const want = { input: true, offset: false, mask: false };
+    expect(() => be.deformRoiPoolBackward(big, { input, rois, offset: null, mask: null }, gout, want)).toThrow(LimitError);
+    expect(be.memoryStats).toEqual(mid);
+    // Through core: the same typed error, and core's uploads are released.
+    const host = { input: { shape: [1, C, 12, 14], data: new Float32Array(C * 12 * 14) }, rois: { shape: [R, 5], data: roiData } };
+    const inUse = be.memoryStats.inUse;
+    await expect(deformRoiPool(host, { outputSize: 14, samplingRatio: 2 }, { backend: be })).rejects.toThrow(LimitError);
+    expect(be.memoryStats.inUse).toBe(inUse);
+    for (const h of [input, rois, gout]) be.release(h);
+    await be.dispose();
+  });
+
+  for (const threads of [1, 2]) {
+    it(`does not grow over 1,000 RoI pooling forward calls and 200 backward calls (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
+      const be = createWasmBackend({ threads });
+      await be.init();
+      const c = roiCase(5, 8);
+      await deformRoiPool(c, roiParams, { backend: be });
+      await deformRoiPoolBackward(c, roiParams, { backend: be });
+      const after1 = be.memoryStats;
+      expect(after1.inUse).toBe(threads > 1 ? (threads - 1) * 64 * 1024 : 0); // only the worker stacks stay
+      for (let i = 0; i < 1000; i++) await deformRoiPool(c, roiParams, { backend: be });
+      for (let i = 0; i < 200; i++) await deformRoiPoolBackward(c, roiParams, { backend: be });
       expect(be.memoryStats).toEqual(after1);
       await be.dispose();
     });
