@@ -29,6 +29,10 @@ if ! command -v chromium >/dev/null 2>&1 || [ ! -f /usr/lib/chromium/vk_swiftsha
   fi
 fi
 
+# Mesa's lavapipe 25 (bookworm-backports), extracted without installing into ~/.cache/dcnv2/lavapipe: the
+# CPU Vulkan driver with shader-f16 on which the webgpu float16 tests run (SwiftShader has no float16).
+bash scripts/fetch-lavapipe.sh
+
 # onnxruntime-node's install script downloads binaries from the internet; its bundled CPU build suffices.
 export ONNXRUNTIME_NODE_INSTALL=skip
 pnpm install --frozen-lockfile

@@ -14,11 +14,20 @@
  * - `gradInput`:  one invocation per (n, c, tap, pixel): grad_col as above, then grad_col * mask * w_corner
  *                 is added to every in-image corner with |y - yp| < 1 and |x - xp| < 1 (torchvision's col2im
  *                 rule) by a compare-exchange loop on the u32 bit pattern of the float32 (WGSL has no float
- *                 atomics). The summation order is not deterministic.
+ *                 atomics). The summation order is not deterministic. It accumulates in float32 whatever the
+ *                 storage type (the `gin` buffer); with f16 storage `storeGradInput` then rounds it into the
+ *                 f16 grad_input tensor.
+ *
+ * Tensors are `array<ST>` (storage-type.ts): loads widen to f32, sums are f32, results are rounded to ST
+ * once. Samples that read no pixel follow torchvision's arithmetic through `timesZero` (sampling-wgsl.ts):
+ * out of range, the column value is mask * 0 and the mask gradient gets grad_col * 0; with a NaN or
+ * infinite coordinate the fractions are NaN, which reaches the offset gradient as torchvision's
+ * fraction * (0 - 0) terms do.
  *
  * Semantics follow backend-cpu's sampling-plan.ts / col2im.ts: y = f32(oy*sh - padTop + i*dh) + dy in float32.
  */
 import { SAMPLING_WGSL } from './sampling-wgsl.js';
+import { storageWgsl, type StorageType } from './storage-type.js';
 
 /** Field order of the backward uniform block (all i32). */
 export const BWD_FIELDS = [
@@ -29,21 +38,22 @@ export const BWD_FIELDS = [
 
 export const BWD_WORKGROUP = 64;
 
-export function backwardShader(): string {
+export function backwardShader(storage: StorageType): string {
   const fields = BWD_FIELDS.map((f) => `  ${f}: i32,`).join('\n');
-  return /* wgsl */ `
+  return /* wgsl */ `${storageWgsl(storage)}
 struct Params {
 ${fields}
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;
-@group(0) @binding(2) var<storage, read> wgt: array<f32>;
-@group(0) @binding(3) var<storage, read> off: array<f32>;
-@group(0) @binding(4) var<storage, read> msk: array<f32>;
-@group(0) @binding(5) var<storage, read> gout: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out0: array<f32>;
-@group(0) @binding(7) var<storage, read_write> out1: array<f32>;
+@group(0) @binding(1) var<storage, read> inp: array<ST>;
+@group(0) @binding(2) var<storage, read> wgt: array<ST>;
+@group(0) @binding(3) var<storage, read> off: array<ST>;
+@group(0) @binding(4) var<storage, read> msk: array<ST>;
+@group(0) @binding(5) var<storage, read> gout: array<ST>;
+@group(0) @binding(6) var<storage, read_write> out0: array<ST>;
+@group(0) @binding(7) var<storage, read_write> out1: array<ST>;
+// grad_input accumulator: float32 bit patterns, whatever ST is.
 @group(0) @binding(8) var<storage, read_write> gin: array<atomic<u32>>;
 ${SAMPLING_WGSL}
 
@@ -51,7 +61,7 @@ struct Plan {
   base: i32,     // floor(y)*W + floor(x) (meaningful where a corner bit is set)
   flags: u32,    // corner bits 1,2,4,8 (in image, no range test), 16 = in range
   scatter: u32,  // corner bits that receive grad_input
-  ly: f32,
+  ly: f32,       // y - floor(y); NaN for a non-finite y
   lx: f32,
   m: f32,
 }
@@ -73,8 +83,8 @@ fn makePlan(n: u32, og: u32, t: u32, q: u32) -> Plan {
   pl.flags = f;
   pl.base = 0;
   if ((f & 15u) != 0u) { pl.base = i32(yf) * P.w + i32(xf); }
-  pl.ly = y - yf;
-  pl.lx = x - xf;
+  pl.ly = fraction(y, yf);
+  pl.lx = fraction(x, xf);
   // grad_input goes only to in-image corners closer than one pixel on both axes (torchvision's col2im).
   let s0 = abs(y - yf) < 1.0;
   let s1 = abs(y - (yf + 1.0)) < 1.0;
@@ -87,7 +97,7 @@ fn makePlan(n: u32, og: u32, t: u32, q: u32) -> Plan {
   if ((f & 8u) != 0u && s1 && t1) { s |= 8u; }
   pl.scatter = s;
   if (P.hasMask != 0) {
-    pl.m = msk[((n * u32(P.og) + og) * K + t) * HoWo + q];
+    pl.m = f32(msk[((n * u32(P.og) + og) * K + t) * HoWo + q]);
   } else {
     pl.m = 1.0;
   }
@@ -101,16 +111,19 @@ fn corners(pl: Plan, xOff: u32) -> vec4<f32> {
   if ((f & 15u) == 0u) { return v; }
   let b = i32(xOff) + pl.base;
   let W = P.w;
-  if ((f & 1u) != 0u) { v.x = inp[u32(b)]; }
-  if ((f & 2u) != 0u) { v.y = inp[u32(b + 1)]; }
-  if ((f & 4u) != 0u) { v.z = inp[u32(b + W)]; }
-  if ((f & 8u) != 0u) { v.w = inp[u32(b + W + 1)]; }
+  if ((f & 1u) != 0u) { v.x = f32(inp[u32(b)]); }
+  if ((f & 2u) != 0u) { v.y = f32(inp[u32(b + 1)]); }
+  if ((f & 4u) != 0u) { v.z = f32(inp[u32(b + W)]); }
+  if ((f & 8u) != 0u) { v.w = f32(inp[u32(b + W + 1)]); }
   return v;
 }
 
-/** Unmasked bilinear value (0 out of range). */
+/**
+ * Unmasked bilinear value of an in-range sample. With no corner in the image (only a NaN coordinate is
+ * in range without one) it is torchvision's NaN-weights-times-0 sum, NaN.
+ */
 fn bilinearValue(pl: Plan, v: vec4<f32>) -> f32 {
-  if ((pl.flags & 16u) == 0u) { return 0.0; }
+  if ((pl.flags & 15u) == 0u) { return timesZero(pl.ly) + timesZero(pl.lx); }
   let hy = 1.0 - pl.ly;
   let hx = 1.0 - pl.lx;
   return hy * hx * v.x + hy * pl.lx * v.y + pl.ly * hx * v.z + pl.ly * pl.lx * v.w;
@@ -127,7 +140,7 @@ fn gradCol(n: u32, c: u32, t: u32, q: u32) -> f32 {
   var s = 0.0;
   for (var col = 0u; col < coutPerG; col++) {
     let co = grp * coutPerG + col;
-    s += wgt[(co * cinPerG + cl) * K + t] * gout[(n * u32(P.cout) + co) * HoWo + q];
+    s += f32(wgt[(co * cinPerG + cl) * K + t]) * f32(gout[(n * u32(P.cout) + co) * HoWo + q]);
   }
   return s;
 }
@@ -150,9 +163,9 @@ fn gradBias(@builtin(global_invocation_id) gid: vec3<u32>) {
   var s = 0.0;
   for (var n = 0u; n < u32(P.n); n++) {
     let b = (n * u32(P.cout) + co) * HoWo;
-    for (var q = 0u; q < HoWo; q++) { s += gout[b + q]; }
+    for (var q = 0u; q < HoWo; q++) { s += f32(gout[b + q]); }
   }
-  out0[co] = s;
+  out0[co] = ST(s);
 }
 
 @compute @workgroup_size(${BWD_WORKGROUP})
@@ -174,15 +187,18 @@ fn gradWeight(@builtin(global_invocation_id) gid: vec3<u32>) {
     let gb = (n * u32(P.cout) + co) * HoWo;
     let xOff = (n * u32(P.cin) + c) * HW;
     for (var q = 0u; q < HoWo; q++) {
-      let go = gout[gb + q];
+      let go = f32(gout[gb + q]);
       let pl = makePlan(n, og, t, q);
       if ((pl.flags & 16u) != 0u) {
         let v = bilinearValue(pl, corners(pl, xOff));
         s += go * (pl.m * v);
+      } else {
+        // Out of range the column is mask * 0, and gradOutput * (mask * 0) is 0 unless either is not finite.
+        s += timesZero(pl.m) + timesZero(go);
       }
     }
   }
-  out0[e] = s;
+  out0[e] = ST(s);
 }
 
 @compute @workgroup_size(${BWD_WORKGROUP})
@@ -206,22 +222,36 @@ fn gradCoord(@builtin(global_invocation_id) gid: vec3<u32>) {
   var gx = 0.0;
   var gm = 0.0;
   let cpo = u32(P.cinPerOg);
+  let inRange = (pl.flags & 16u) != 0u;
+  let anyCorner = (pl.flags & 15u) != 0u;
   for (var c = og * cpo; c < (og + 1u) * cpo; c++) {
     let g = gradCol(n, c, t, q);
     let v = corners(pl, (n * u32(P.cin) + c) * HW);
-    gm += g * bilinearValue(pl, v);
-    let ddy = lx * (v.w - v.y) + hx * (v.z - v.x);
-    let ddx = ly * (v.w - v.z) + hy * (v.y - v.x);
-    gy += pl.m * ddy * g;
-    gx += pl.m * ddx * g;
+    if (inRange) {
+      gm += g * bilinearValue(pl, v);
+    } else {
+      gm += timesZero(g);
+    }
+    if (anyCorner) {
+      let ddy = lx * (v.w - v.y) + hx * (v.z - v.x);
+      let ddx = ly * (v.w - v.z) + hy * (v.y - v.x);
+      gy += pl.m * ddy * g;
+      gx += pl.m * ddx * g;
+    } else {
+      // Every corner reads 0: torchvision's mask * (fraction * (0 - 0) + ...) * grad_col is 0 unless the
+      // mask, grad_col or the other axis' fraction (NaN for a non-finite coordinate) is not finite.
+      let z = timesZero(pl.m) + timesZero(g);
+      gy += z + timesZero(lx);
+      gx += z + timesZero(ly);
+    }
   }
   if (P.wantOffset != 0) {
     let ob = ((n * ogs + og) * 2u * K + 2u * t) * HoWo + q;
-    out0[ob] = gy;
-    out0[ob + HoWo] = gx;
+    out0[ob] = ST(gy);
+    out0[ob + HoWo] = ST(gx);
   }
   if (P.wantMask != 0) {
-    out1[((n * ogs + og) * K + t) * HoWo + q] = gm;
+    out1[((n * ogs + og) * K + t) * HoWo + q] = ST(gm);
   }
 }
 
@@ -252,6 +282,14 @@ fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
   if ((s & 2u) != 0u) { atomicAddF32(u32(b + 1), hy * lx * mg); }
   if ((s & 4u) != 0u) { atomicAddF32(u32(b + W), ly * hx * mg); }
   if ((s & 8u) != 0u) { atomicAddF32(u32(b + W + 1), ly * lx * mg); }
+}
+
+// f16 storage only: rounds the float32 grad_input accumulator (gin) into the grad_input tensor (out0).
+@compute @workgroup_size(${BWD_WORKGROUP})
+fn storeGradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = linearId(gid);
+  if (i >= u32(P.total)) { return; }
+  out0[i] = ST(bitcast<f32>(atomicLoad(&gin[i])));
 }
 `;
 }

@@ -2,16 +2,19 @@
  * Host side of the backward pass: pipelines of the four kernels of backward-shader.ts (one explicit bind
  * group layout shared by all), and the dispatches of one `deformConv2dBackward` call, all in one command
  * buffer. Unused bindings get small dummy buffers (one per writable slot, so no buffer is bound twice).
+ * With f16 storage grad_input is accumulated in a float32 scratch buffer (the CAS adds need 32-bit
+ * words) and rounded into the f16 tensor by a last dispatch.
  */
 import type { ConvGeometry, ConvGradRequest } from '@dcnv2/core';
 import { backwardShader, BWD_FIELDS, BWD_WORKGROUP } from './backward-shader.js';
+import type { StorageType } from './storage-type.js';
 
 const COPY_DST = 0x0008;
 const UNIFORM = 0x0040;
 const STORAGE = 0x0080;
 const COMPUTE = 0x4;
 
-type Entry = 'gradBias' | 'gradWeight' | 'gradCoord' | 'gradInput';
+type Entry = 'gradBias' | 'gradWeight' | 'gradCoord' | 'gradInput' | 'storeGradInput';
 
 export interface BackwardBuffers {
   readonly input: GPUBuffer;
@@ -25,6 +28,11 @@ export interface BackwardBuffers {
   readonly gMask: GPUBuffer | null;
   readonly gWeight: GPUBuffer | null;
   readonly gBias: GPUBuffer | null;
+  /**
+   * f16 storage: a float32 buffer of as many elements as grad_input, where grad_input is accumulated
+   * before being rounded into `gInput`. Null with f32 storage (the adds go to `gInput` directly).
+   */
+  readonly gInputF32: GPUBuffer | null;
 }
 
 export class BackwardKernels {
@@ -48,11 +56,11 @@ export class BackwardKernels {
     this.dummyW = [0, 1, 2].map(() => dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST }));
   }
 
-  static async create(dev: GPUDevice): Promise<BackwardKernels> {
+  static async create(dev: GPUDevice, storage: StorageType): Promise<BackwardKernels> {
     const k = new BackwardKernels(dev);
-    const module = dev.createShaderModule({ code: backwardShader(), label: 'dcnv2 deform_conv2d backward' });
+    const module = dev.createShaderModule({ code: backwardShader(storage), label: `dcnv2 deform_conv2d backward (${storage})` });
     const layout = dev.createPipelineLayout({ bindGroupLayouts: [k.layout] });
-    const entries: Entry[] = ['gradBias', 'gradWeight', 'gradCoord', 'gradInput'];
+    const entries: Entry[] = ['gradBias', 'gradWeight', 'gradCoord', 'gradInput', ...(storage === 'f16' ? (['storeGradInput'] as const) : [])];
     const pipes = await Promise.all(
       entries.map((entryPoint) => dev.createComputePipelineAsync({ layout, compute: { module, entryPoint }, label: `dcnv2 ${entryPoint}` })),
     );
@@ -113,8 +121,10 @@ export class BackwardKernels {
     if (want.weight && b.gWeight) dispatch('gradWeight', g.outChannels * (g.inChannels / g.groups) * K, b.gWeight, null, null);
     if (b.gOffset || b.gMask) dispatch('gradCoord', g.batch * g.offsetGroups * K * HoWo, b.gOffset, b.gMask, null);
     if (b.gInput) {
-      enc.clearBuffer(b.gInput);
-      dispatch('gradInput', g.batch * g.inChannels * K * HoWo, null, null, b.gInput);
+      const acc = b.gInputF32 ?? b.gInput;
+      enc.clearBuffer(acc);
+      dispatch('gradInput', g.batch * g.inChannels * K * HoWo, null, null, acc);
+      if (b.gInputF32) dispatch('storeGradInput', g.batch * g.inChannels * g.inHeight * g.inWidth, b.gInput, null, b.gInputF32);
     }
     dev.queue.submit([enc.finish()]);
     for (const u of uniforms) u.destroy();

@@ -15,9 +15,14 @@
  *
  * Semantics follow torchvision (see backend-cpu/src/sampling-plan.ts): y = f32(oy*sh - padTop + i*dh) + dy
  * in float32, value 0 once y <= -1 || y >= H (x likewise), corners outside the image are never read, the
- * mask multiplies the bilinear sum (not folded into the weights).
+ * mask multiplies the bilinear sum (not folded into the weights). A sample that reads no pixel (out of
+ * range, or a NaN coordinate) gets its column value, m * 0 or NaN, in the plan (see sampling-wgsl.ts).
+ *
+ * Tensors are stored as `ST` (storage-type.ts): loads widen to f32, the plan, the workgroup tiles and
+ * the accumulators are f32, the output is rounded to ST once at the end.
  */
 import { SAMPLING_WGSL } from './sampling-wgsl.js';
+import { storageWgsl, type StorageType } from './storage-type.js';
 export const TILE_P = 32;
 export const TILE_CO = 32;
 export const PLAN_TAPS = 9;
@@ -32,9 +37,9 @@ export const PARAM_FIELDS = [
   'og', 'ho', 'wo', 'hasMask', 'hasBias', 'cinPerG', 'coutPerG', 'cinPerOg', 'k', 'coTiles', 'n0', 'pad0',
 ] as const;
 
-export function forwardShader(): string {
+export function forwardShader(storage: StorageType): string {
   const fields = PARAM_FIELDS.map((f) => `  ${f}: i32,`).join('\n');
-  return /* wgsl */ `
+  return /* wgsl */ `${storageWgsl(storage)}
 struct Params {
 ${fields}
 }
@@ -46,14 +51,16 @@ const KC: u32 = ${CHUNK_ROWS}u;
 const NT: u32 = ${WORKGROUP}u;
 
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> inp: array<f32>;
-@group(0) @binding(2) var<storage, read> wgt: array<f32>;
-@group(0) @binding(3) var<storage, read> off: array<f32>;
-@group(0) @binding(4) var<storage, read> msk: array<f32>;
-@group(0) @binding(5) var<storage, read> bia: array<f32>;
-@group(0) @binding(6) var<storage, read_write> outp: array<f32>;
+@group(0) @binding(1) var<storage, read> inp: array<ST>;
+@group(0) @binding(2) var<storage, read> wgt: array<ST>;
+@group(0) @binding(3) var<storage, read> off: array<ST>;
+@group(0) @binding(4) var<storage, read> msk: array<ST>;
+@group(0) @binding(5) var<storage, read> bia: array<ST>;
+@group(0) @binding(6) var<storage, read_write> outp: array<ST>;
 ${SAMPLING_WGSL}
 
+// Plan entry: corner base index, corner bits (0 when out of range), 4 bilinear weights and the mask; for
+// an entry with no corner bit (it reads no pixel) pW.x holds its whole column value instead.
 var<workgroup> pBase: array<i32, ${PLAN_TAPS * TILE_P}>;
 var<workgroup> pFlag: array<u32, ${PLAN_TAPS * TILE_P}>;
 var<workgroup> pW: array<vec4<f32>, ${PLAN_TAPS * TILE_P}>;
@@ -106,18 +113,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           let yf = floor(y);
           let xf = floor(x);
           flag = cornerFlags(y, x);
+          let inRange = (flag & 16u) != 0u;
           // The forward only reads a sample whose value is in range.
-          if ((flag & 16u) == 0u) { flag = 0u; }
-          if ((flag & 15u) != 0u) { base = i32(yf) * W + i32(xf); }
-          let ly = y - yf;
-          let lx = x - xf;
-          let hy = 1.0 - ly;
-          let hx = 1.0 - lx;
-          wv = vec4<f32>(hy * hx, hy * lx, ly * hx, ly * lx);
+          if (!inRange) { flag = 0u; }
           if (P.hasMask != 0) {
-            mv = msk[((n * u32(P.og) + og) * K + t) * HoWo + q];
+            mv = f32(msk[((n * u32(P.og) + og) * K + t) * HoWo + q]);
           } else {
             mv = 1.0;
+          }
+          let ly = fraction(y, yf);
+          let lx = fraction(x, xf);
+          if ((flag & 15u) != 0u) {
+            base = i32(yf) * W + i32(xf);
+            let hy = 1.0 - ly;
+            let hx = 1.0 - lx;
+            wv = vec4<f32>(hy * hx, hy * lx, ly * hx, ly * lx);
+          } else if (inRange) {
+            // In range with no corner: a NaN coordinate, whose NaN weights make the sample NaN, whatever the mask.
+            wv.x = timesZero(ly) + timesZero(lx);
+          } else {
+            // Out of range: torchvision's mask * 0 (NaN for a NaN or infinite mask).
+            wv.x = timesZero(mv);
           }
         }
         pBase[e] = base;
@@ -137,16 +153,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           let ci = cc0 + r / tb;
           let pe = (r % tb) * TP + p;
           let f = pFlag[pe];
-          var v = 0.0;
+          let wv = pW[pe];
           if ((f & 15u) != 0u) {
             let b = i32((n * u32(P.cin) + ci) * HW) + pBase[pe];
-            let wv = pW[pe];
-            if ((f & 1u) != 0u) { v += wv.x * inp[u32(b)]; }
-            if ((f & 2u) != 0u) { v += wv.y * inp[u32(b + 1)]; }
-            if ((f & 4u) != 0u) { v += wv.z * inp[u32(b + W)]; }
-            if ((f & 8u) != 0u) { v += wv.w * inp[u32(b + W + 1)]; }
+            var v = 0.0;
+            if ((f & 1u) != 0u) { v += wv.x * f32(inp[u32(b)]); }
+            if ((f & 2u) != 0u) { v += wv.y * f32(inp[u32(b + 1)]); }
+            if ((f & 4u) != 0u) { v += wv.z * f32(inp[u32(b + W)]); }
+            if ((f & 8u) != 0u) { v += wv.w * f32(inp[u32(b + W + 1)]); }
+            colT[e] = pM[pe] * v;
+          } else {
+            colT[e] = wv.x;
           }
-          colT[e] = pM[pe] * v;
         }
         // Weights [rows x TCO]: weight[co][ci - cBeg][tap].
         for (var e = tid; e < rows * TCO; e += NT) {
@@ -155,7 +173,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           var wv = 0.0;
           if (co < coutPerG) {
             let ci = cc0 + r / tb - cBeg;
-            wv = wgt[((grp * coutPerG + co) * cinPerG + ci) * K + tb0 + r % tb];
+            wv = f32(wgt[((grp * coutPerG + co) * cinPerG + ci) * K + tb0 + r % tb]);
           }
           wT[e] = wv;
         }
@@ -179,11 +197,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (co < coutPerG) {
       let oc = grp * coutPerG + co;
       var b = 0.0;
-      if (P.hasBias != 0) { b = bia[oc]; }
+      if (P.hasBias != 0) { b = f32(bia[oc]); }
       let rowBase = (n * cout + oc) * HoWo;
       for (var k = 0u; k < 4u; k++) {
         let q = p0 + tx + 8u * k;
-        if (q < HoWo) { outp[rowBase + q] = acc[m][k] + b; }
+        if (q < HoWo) { outp[rowBase + q] = ST(acc[m][k] + b); }
       }
     }
   }

@@ -1,9 +1,41 @@
 /**
  * WGSL shared by the forward and backward modules: where a tap samples and which bilinear corners it may
- * read, written once so both passes agree on torchvision's rules. Both modules declare the uniform block
- * `P` (fields sh, sw, padT, padL, dh, dw, kw, k, og, ho, wo, h, w) and the offset buffer `off`.
+ * read, written once so both passes agree on torchvision's rules, plus the IEEE special-value helpers
+ * that make NaN and infinity propagate like the cpu backend. Both modules declare the uniform block `P`
+ * (fields sh, sw, padT, padL, dh, dw, kw, k, og, ho, wo, h, w) and the offset buffer `off` (array<ST>).
+ *
+ * Non-finite values. WGSL (like Vulkan SPIR-V without float controls) lets a compiler assume floats are
+ * finite: `x != x` may fold to false, comparisons with NaN may be reordered, `x * 0.0` may fold to 0. So
+ * everything that decides WHERE a NaN or infinity goes is done on the bit pattern: a NaN coordinate is
+ * detected by `isNan` (torchvision's comparisons with it are false: no corner is in the image, the range
+ * test rests on the other coordinate, and an in-range sample has NaN bilinear weights, so it is NaN), an
+ * infinite one is out of range, and a product `v * 0` that
+ * torchvision evaluates (a sample outside the image times a NaN/Inf mask, a zero column times an infinite
+ * gradOutput) is `timesZero(v)`, 0 or NaN from the bits. Arithmetic on values that are NaN or infinite at
+ * run time (a NaN pixel times a weight) is left to the hardware, which is IEEE on every driver tested.
  */
 export const SAMPLING_WGSL = /* wgsl */ `
+fn isNan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
+fn isFinite(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
+}
+
+// v * 0 as IEEE 754 defines it: 0 for a finite v, NaN for a NaN or an infinity (made from v's own bits,
+// since a NaN constant is a shader-creation error).
+fn timesZero(v: f32) -> f32 {
+  if (isFinite(v)) { return 0.0; }
+  return bitcast<f32>(bitcast<u32>(v) | 0x7fc00000u);
+}
+
+// The fractional part v - floor(v) of a coordinate; NaN for a NaN or infinite coordinate, as Inf - Inf is.
+fn fraction(v: f32, vf: f32) -> f32 {
+  if (isFinite(v)) { return v - vf; }
+  return timesZero(v);
+}
+
 // Sampling position (y, x) of tap t of output pixel q, image n, offset group og:
 // y = f32(oy*sh - padTop + i*dh) + dy in float32, as torchvision adds the float offset.
 fn samplePosition(n: u32, og: u32, t: u32, q: u32) -> vec2<f32> {
@@ -11,16 +43,26 @@ fn samplePosition(n: u32, og: u32, t: u32, q: u32) -> vec2<f32> {
   let wo = u32(P.wo);
   let kw = u32(P.kw);
   let offIdx = ((n * u32(P.og) + og) * 2u * u32(P.k) + 2u * t) * HoWo + q;
-  let y = f32(i32(q / wo) * P.sh - P.padT + i32(t / kw) * P.dh) + off[offIdx];
-  let x = f32(i32(q % wo) * P.sw - P.padL + i32(t % kw) * P.dw) + off[offIdx + HoWo];
+  let y = f32(i32(q / wo) * P.sh - P.padT + i32(t / kw) * P.dh) + f32(off[offIdx]);
+  let x = f32(i32(q % wo) * P.sw - P.padL + i32(t % kw) * P.dw) + f32(off[offIdx + HoWo]);
   return vec2<f32>(y, x);
 }
 
 // Bits 1, 2, 4, 8: corners (y0, x0), (y0, x0+1), (y0+1, x0), (y0+1, x0+1) of y0 = floor(y), x0 = floor(x)
 // lie inside the image; bit 16: the sampled value is in range (not y <= -1, y >= H, x <= -1, x >= W).
+// A NaN coordinate fails every comparison in torchvision: no corner, and the range test rests on the
+// other coordinate alone. An infinite coordinate is out of range with no corner.
 fn cornerFlags(y: f32, x: f32) -> u32 {
   let Hf = f32(P.h);
   let Wf = f32(P.w);
+  let ny = isNan(y);
+  let nx = isNan(x);
+  if (ny || nx) {
+    let outY = !ny && (y <= -1.0 || y >= Hf);
+    let outX = !nx && (x <= -1.0 || x >= Wf);
+    return select(16u, 0u, outY || outX);
+  }
+  if (!isFinite(y) || !isFinite(x)) { return 0u; }
   let yf = floor(y);
   let xf = floor(x);
   let r0 = yf >= 0.0 && yf < Hf;

@@ -2,22 +2,36 @@
  * The WebGPU backend: tensors live in GPU storage buffers (`WebGpuTensor`), the forward convolution is one
  * dispatch of the tiled WGSL kernel (forward-shader.ts), the backward four gather/scatter kernels
  * (backward-shader.ts, backward.ts), downloads go through a MAP_READ staging buffer.
+ *
+ * Precision: tensors are stored as float32, or, with `precision: 'float16'` on a device with `shader-f16`,
+ * as IEEE binary16 (half the memory and bandwidth); every kernel widens on load and accumulates in
+ * float32 either way, and upload / download convert on the host (float16.ts), so callers always see
+ * Float32Arrays.
  */
 import {
   BackendError,
+  CapabilityError,
   DeviceLostError,
   DisposedError,
   LimitError,
+  ParamError,
   type Backend,
   type BackendCapabilities,
   type ConvGeometry,
   type ConvGradRequest,
   type ConvGrads,
   type ConvInputs,
+  type RoiPoolGeometry,
+  type RoiPoolGradRequest,
+  type RoiPoolGrads,
+  type RoiPoolInputs,
 } from '@dcnv2/core';
 import { BackwardKernels } from './backward.js';
 import { forwardShader, PARAM_FIELDS, TILE_CO, TILE_P, WORKGROUP, WORKGROUP_BYTES } from './forward-shader.js';
+import { decodeFloat16, encodeFloat16 } from './float16.js';
 import { defaultGpu } from './node-gpu.js';
+import { RoiPoolKernels } from './roi-pool.js';
+import { storageBytes, type StorageType } from './storage-type.js';
 
 // GPUBufferUsage / GPUMapMode values (the globals are absent in Node unless Dawn installs them).
 const MAP_READ = 0x0001;
@@ -38,9 +52,15 @@ export interface WebGpuBackendOptions {
   readonly poolBytes?: number;
   /** Ignored (a GPU backend has no thread count); accepted for the BackendProvider convention. */
   readonly threads?: number;
+  /**
+   * Storage precision of every tensor (default 'float32'). 'float16' stores binary16 and computes in
+   * float32; it needs the `shader-f16` feature: `init` throws CapabilityError when the adapter (or the
+   * injected device) lacks it. Results then carry the rounding of every input to 11 significant bits.
+   */
+  readonly precision?: 'float32' | 'float16';
 }
 
-/** A tensor of this backend: a storage buffer holding `length` float32 values. */
+/** A tensor of this backend: a storage buffer holding `length` values of the backend's storage type. */
 export class WebGpuTensor {
   /** False once released. */
   alive = true;
@@ -55,12 +75,19 @@ export class WebGpuTensor {
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 /** Pool size class: buffers are allocated at a multiple of 256 bytes (at least 4). */
 const sizeClass = (bytes: number): number => Math.max(256, Math.ceil(bytes / 256) * 256);
+/** `bytes` rounded up to whole 4-byte words (the granularity of buffer copies and bindings). */
+const wordBytes = (bytes: number): number => Math.ceil(bytes / 4) * 4;
 
 export class WebGpuBackend implements Backend<WebGpuTensor> {
   readonly name = 'webgpu';
-  readonly capabilities: BackendCapabilities = {
+  /** Storage precision of every tensor (see WebGpuBackendOptions.precision). */
+  readonly precision: 'float32' | 'float16';
+  /** The WGSL element type of every tensor buffer (`ST` in the shaders): f16 exactly when precision is float16. */
+  readonly storage: StorageType;
+  /** `float16` becomes true at `init` when the device has `shader-f16`. */
+  private caps: BackendCapabilities = {
     backward: true,
-    roiPool: false,
+    roiPool: true,
     threads: 1,
     float16: false,
     resident: true,
@@ -74,12 +101,32 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   private pipeline: GPUComputePipeline | null = null;
   private dummy: GPUBuffer | null = null;
   private bwd: BackwardKernels | null = null;
+  /** RoI pooling kernels, made on the first RoI pooling call (init stays cheap for convolution-only use). */
+  private roi: RoiPoolKernels | null = null;
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
   private readonly poolLimit: number;
 
   constructor(private readonly options: WebGpuBackendOptions = {}) {
     this.poolLimit = options.poolBytes ?? 256 * 1024 * 1024;
+    const precision = options.precision ?? 'float32';
+    if (precision !== 'float32' && precision !== 'float16') {
+      throw new ParamError({ argument: 'options.precision', expected: '"float32" or "float16"', actual: precision });
+    }
+    this.precision = precision;
+    this.storage = precision === 'float16' ? 'f16' : 'f32';
+    // RoI pooling is not offered at float16 yet: its RoI coordinates would be stored as binary16 too
+    // (whole pixels only up to 2048, 1/16 px steps from 128), and no float16 tolerances judge it.
+    if (this.storage === 'f16') this.caps = { ...this.caps, roiPool: false };
+  }
+
+  get capabilities(): BackendCapabilities {
+    return this.caps;
+  }
+
+  /** Bytes per stored element. */
+  private get elementBytes(): number {
+    return storageBytes(this.storage);
   }
 
   /** The device in use (after `init`). */
@@ -90,13 +137,20 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   async init(): Promise<void> {
     if (this.disposed) throw new DisposedError({ argument: 'backend', expected: 'a live backend', actual: 'disposed' });
     if (this.dev !== null) return;
+    const f16 = this.storage === 'f16';
+    const noF16 = (argument: string, what: string) =>
+      new CapabilityError({ argument, expected: 'a WebGPU device with the "shader-f16" feature for precision "float16"', actual: what });
     let device = this.options.device;
     if (device === undefined) {
-      const gpu = this.options.gpu ?? (await defaultGpu());
+      const gpu = this.options.gpu ?? (await defaultGpu({ shaderF16: f16 }));
       const adapter = await gpu.requestAdapter(this.options.powerPreference ? { powerPreference: this.options.powerPreference } : undefined);
       if (adapter === null) throw new BackendError({ argument: 'backend', expected: 'a WebGPU adapter', actual: null }, 'requestAdapter() returned null');
+      // shader-f16 is requested whenever the adapter has it, so capabilities.float16 tells what the device can do.
+      const hasF16 = adapter.features.has('shader-f16');
+      if (f16 && !hasF16) throw noF16('options.precision', `an adapter without it (${adapter.info?.description || adapter.info?.vendor || 'unnamed'})`);
       const a = adapter.limits;
       device = await adapter.requestDevice({
+        requiredFeatures: hasF16 ? ['shader-f16'] : [],
         requiredLimits: {
           maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
           maxBufferSize: a.maxBufferSize,
@@ -104,7 +158,10 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
         },
       });
       this.ownsDevice = true;
+    } else if (f16 && !device.features.has('shader-f16')) {
+      throw noF16('options.device', 'a device created without it (pass requiredFeatures: ["shader-f16"] to requestDevice)');
     }
+    this.caps = { ...this.caps, float16: device.features.has('shader-f16') };
     const lim = device.limits;
     if (lim.maxComputeWorkgroupStorageSize < WORKGROUP_BYTES) {
       throw new LimitError({ argument: 'device.limits.maxComputeWorkgroupStorageSize', expected: `>= ${WORKGROUP_BYTES}`, actual: lim.maxComputeWorkgroupStorageSize });
@@ -117,10 +174,10 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
       if (this.dev === dev && !this.disposed) this.lostInfo = info;
     });
     this.dev = dev;
-    const module = dev.createShaderModule({ code: forwardShader(), label: 'dcnv2 deform_conv2d forward' });
+    const module = dev.createShaderModule({ code: forwardShader(this.storage), label: `dcnv2 deform_conv2d forward (${this.storage})` });
     this.pipeline = await dev.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'dcnv2 forward' });
     this.dummy = dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST });
-    this.bwd = await BackwardKernels.create(dev);
+    this.bwd = await BackwardKernels.create(dev, this.storage);
   }
 
   private live(): GPUDevice {
@@ -153,16 +210,30 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     return this.live().createBuffer({ size: cls, usage: STORAGE | COPY_SRC | COPY_DST });
   }
 
+  /** Copies `data` into a new buffer, rounded to binary16 (nearest, ties to even) with float16 storage. */
   upload(data: Float32Array, shape: readonly number[]): WebGpuTensor {
     const dev = this.live();
     const n = size(shape);
-    this.checkSize('tensor', n * 4);
-    const buf = this.acquire(n * 4);
-    if (n > 0) dev.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, n * 4);
+    const bytes = n * this.elementBytes;
+    this.checkSize('tensor', bytes);
+    const buf = this.acquire(bytes);
+    if (n > 0) {
+      if (this.storage === 'f16') {
+        // Padded to whole 4-byte words, as queue writes require; the buffer's size class has room.
+        const bits = encodeFloat16(data.subarray(0, n));
+        dev.queue.writeBuffer(buf, 0, bits.buffer, bits.byteOffset, bits.byteLength);
+      } else {
+        dev.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, bytes);
+      }
+    }
     return new WebGpuTensor(buf, n, true);
   }
 
-  /** Wraps a caller's storage buffer (usage STORAGE | COPY_SRC) holding float32 values; release leaves it alone. */
+  /**
+   * Wraps a caller's storage buffer (usage STORAGE | COPY_SRC) without a copy; release leaves it alone.
+   * It must hold the tensor densely in this backend's storage type: float32 values, or IEEE binary16
+   * values (WGSL `f16`) when `precision` is 'float16', and be at least that many bytes rounded up to 4.
+   */
   adopt(external: unknown, shape: readonly number[]): WebGpuTensor {
     this.live();
     const n = size(shape);
@@ -170,7 +241,8 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     if (typeof b !== 'object' || b === null || typeof (b as { size?: unknown }).size !== 'number' || typeof b.destroy !== 'function') {
       throw new BackendError({ argument: 'external', expected: 'a GPUBuffer', actual: external });
     }
-    if (b.size < n * 4) throw new BackendError({ argument: 'external.size', expected: `>= ${n * 4} bytes`, actual: b.size });
+    const need = wordBytes(n * this.elementBytes);
+    if (b.size < need) throw new BackendError({ argument: 'external.size', expected: `>= ${need} bytes (${n} ${this.storage} values)`, actual: b.size });
     return new WebGpuTensor(b, n, false);
   }
 
@@ -178,20 +250,23 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const dev = this.live();
     const n = size(shape);
     if (!handle.alive) throw new DisposedError({ argument: 'tensor', expected: 'a live tensor', actual: 'released' });
-    const out = new Float32Array(n);
-    if (n === 0) return out;
-    const staging = dev.createBuffer({ size: sizeClass(n * 4), usage: MAP_READ | COPY_DST });
+    if (n === 0) return new Float32Array(0);
+    // Copies move whole 4-byte words: an odd count of f16 values reads one padding value too.
+    const bytes = wordBytes(n * this.elementBytes);
+    const staging = dev.createBuffer({ size: sizeClass(bytes), usage: MAP_READ | COPY_DST });
+    let out: Float32Array;
     try {
       const enc = dev.createCommandEncoder();
-      enc.copyBufferToBuffer(handle.buffer, 0, staging, 0, n * 4);
+      enc.copyBufferToBuffer(handle.buffer, 0, staging, 0, bytes);
       dev.queue.submit([enc.finish()]);
       try {
-        await staging.mapAsync(MAP_MODE_READ, 0, n * 4);
+        await staging.mapAsync(MAP_MODE_READ, 0, bytes);
       } catch (e) {
         this.live(); // a lost device reports as DeviceLostError
         throw e;
       }
-      out.set(new Float32Array(staging.getMappedRange(0, n * 4)));
+      const range = staging.getMappedRange(0, bytes);
+      out = this.storage === 'f16' ? decodeFloat16(new Uint16Array(range), n) : new Float32Array(range.slice(0));
       staging.unmap();
     } finally {
       staging.destroy();
@@ -222,11 +297,11 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const dev = this.live();
     const HoWo = g.outHeight * g.outWidth;
     const outLen = g.batch * g.outChannels * HoWo;
-    this.checkSize('output', outLen * 4);
+    this.checkSize('output', outLen * this.elementBytes);
     for (const [k, t] of Object.entries(inputs) as [string, WebGpuTensor | null][]) {
       if (t !== null && !t.alive) throw new DisposedError({ argument: k, expected: 'a live tensor', actual: 'released' });
     }
-    const out = this.acquire(outLen * 4);
+    const out = this.acquire(outLen * this.elementBytes);
     const result = new WebGpuTensor(out, outLen, true);
     if (outLen === 0) return result;
 
@@ -298,8 +373,8 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const wantBias = want.bias;
     const alloc = (name: keyof typeof lens, on: boolean): WebGpuTensor | null => {
       if (!on) return null;
-      this.checkSize(`grad_${name}`, lens[name] * 4);
-      return new WebGpuTensor(this.acquire(lens[name] * 4), lens[name], true);
+      this.checkSize(`grad_${name}`, lens[name] * this.elementBytes);
+      return new WebGpuTensor(this.acquire(lens[name] * this.elementBytes), lens[name], true);
     };
     const grads = {
       input: alloc('input', want.input),
@@ -308,7 +383,13 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
       weight: alloc('weight', want.weight),
       bias: alloc('bias', wantBias),
     };
+    // f16 storage: grad_input is accumulated by 32-bit CAS adds in a float32 scratch buffer, then rounded.
+    let scratch: WebGpuTensor | null = null;
     try {
+      if (grads.input !== null && this.storage === 'f16') {
+        this.checkSize('grad_input (float32 accumulator)', lens.input * 4);
+        scratch = new WebGpuTensor(this.acquire(lens.input * 4), lens.input, true);
+      }
       this.bwd!.run(
         g,
         {
@@ -316,6 +397,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
           gradOut: gradOutput.buffer,
           gInput: grads.input?.buffer ?? null, gOffset: grads.offset?.buffer ?? null, gMask: grads.mask?.buffer ?? null,
           gWeight: grads.weight?.buffer ?? null, gBias: grads.bias?.buffer ?? null,
+          gInputF32: scratch?.buffer ?? null,
         },
         { ...want, mask: wantMask, bias: wantBias },
         dev.limits.maxComputeWorkgroupsPerDimension,
@@ -324,6 +406,70 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
       for (const t of Object.values(grads)) if (t !== null) this.release(t);
       if (e instanceof RangeError) throw new LimitError({ argument: 'gradOutput', expected: 'a problem within maxComputeWorkgroupsPerDimension^2 * 64 invocations', actual: e.message });
       throw e;
+    } finally {
+      // Back to the pool: later submissions are ordered after the ones that use it.
+      if (scratch !== null) this.release(scratch);
+    }
+    return grads;
+  }
+
+  /** The storage type RoI pooling handles are read and written as: the backend's. */
+  private roiStorage(): StorageType {
+    return this.storage;
+  }
+
+  private roiKernels(dev: GPUDevice): RoiPoolKernels {
+    this.roi ??= new RoiPoolKernels(dev);
+    return this.roi;
+  }
+
+  /** RoI pooling forward: `[R, C, ph, pw]` (see roi-pool-shader.ts). */
+  async deformRoiPool(g: RoiPoolGeometry, inputs: RoiPoolInputs<WebGpuTensor>): Promise<WebGpuTensor> {
+    const dev = this.live();
+    for (const [k, t] of Object.entries(inputs) as [string, WebGpuTensor | null][]) {
+      if (t !== null && !t.alive) throw new DisposedError({ argument: k, expected: 'a live tensor', actual: 'released' });
+    }
+    const storage = this.roiStorage();
+    const len = g.rois * g.channels * g.pooledH * g.pooledW;
+    this.checkSize('output', len * storageBytes(storage));
+    const out = new WebGpuTensor(this.acquire(len * storageBytes(storage)), len, true);
+    try {
+      const b = { input: inputs.input.buffer, rois: inputs.rois.buffer, offset: inputs.offset?.buffer ?? null, mask: inputs.mask?.buffer ?? null };
+      await this.roiKernels(dev).forward(storage, g, b, out.buffer, dev.limits.maxComputeWorkgroupsPerDimension);
+    } catch (e) {
+      this.release(out);
+      throw e;
+    }
+    return out;
+  }
+
+  /** RoI pooling backward: the requested gradients of L = sum(output * gradOutput); RoIs are not differentiated. */
+  async deformRoiPoolBackward(
+    g: RoiPoolGeometry, inputs: RoiPoolInputs<WebGpuTensor>, gradOutput: WebGpuTensor, want: RoiPoolGradRequest,
+  ): Promise<RoiPoolGrads<WebGpuTensor>> {
+    const dev = this.live();
+    for (const [k, t] of Object.entries({ ...inputs, gradOutput }) as [string, WebGpuTensor | null][]) {
+      if (t !== null && !t.alive) throw new DisposedError({ argument: k, expected: 'a live tensor', actual: 'released' });
+    }
+    const storage = this.roiStorage();
+    const bins = g.rois * g.pooledH * g.pooledW;
+    const lens = { input: g.batch * g.channels * g.inHeight * g.inWidth, offset: 2 * bins, mask: bins };
+    const alloc = (name: keyof typeof lens, on: boolean): WebGpuTensor | null => {
+      if (!on) return null;
+      this.checkSize(`grad_${name}`, lens[name] * storageBytes(storage));
+      return new WebGpuTensor(this.acquire(lens[name] * storageBytes(storage)), lens[name], true);
+    };
+    const grads: { input: WebGpuTensor | null; offset: WebGpuTensor | null; mask: WebGpuTensor | null } = { input: null, offset: null, mask: null };
+    try {
+      grads.input = alloc('input', want.input);
+      grads.offset = alloc('offset', want.offset && inputs.offset !== null);
+      grads.mask = alloc('mask', want.mask && inputs.mask !== null);
+      const b = { input: inputs.input.buffer, rois: inputs.rois.buffer, offset: inputs.offset?.buffer ?? null, mask: inputs.mask?.buffer ?? null };
+      const out = { input: grads.input?.buffer ?? null, offset: grads.offset?.buffer ?? null, mask: grads.mask?.buffer ?? null };
+      await this.roiKernels(dev).backward(storage, g, b, gradOutput.buffer, out, dev.limits.maxComputeWorkgroupsPerDimension);
+    } catch (e) {
+      for (const t of Object.values(grads)) if (t !== null) this.release(t);
+      throw e;
     }
     return grads;
   }
@@ -331,6 +477,8 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.roi?.destroy();
+    this.roi = null;
     this.bwd?.destroy();
     this.bwd = null;
     for (const list of this.pool.values()) for (const b of list) b.destroy();

@@ -1,7 +1,7 @@
 /**
- * The conformance golden cases (torchvision's vectors, shared/golden/deform_conv2d.json, read by path from
- * the workspace and handed to the page, never copied into the package), forward and backward, through this
- * backend inside headless Chromium on its own `navigator.gpu` (nothing injected): ES modules served as
+ * The conformance golden cases (torchvision's vectors, shared/golden/deform_conv2d.json, and the RoI
+ * pooling vectors, shared/golden/deform_roi_pool.json, read by path from the workspace and handed to the
+ * page, never copied into the package), forward and backward, through this backend inside headless Chromium on its own `navigator.gpu` (nothing injected): ES modules served as
  * built (dist/), WebGPU from Chromium's SwiftShader fallback adapter, so no GPU is needed. The results are
  * compared here, in Node, with the conformance suite's tolerances.
  *
@@ -11,13 +11,32 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkPageResults, launchChromium, pagePayload, serveStatic, type Browser, type StaticServer } from '@dcnv2/browser-harness';
-import { loadVectors } from '@dcnv2/conformance';
+import { roiPoolShapes } from '@dcnv2/core';
+import { compareTensors, loadVectors, roiPoolCaseTolerance, roiPoolParams, roiVectorProblem, ROI_POOL_TENSORS, type RoiPoolVectorCase } from '@dcnv2/conformance';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const pkgDir = fileURLToPath(new URL('..', import.meta.url));
 const gpuDist = join(pkgDir, 'dist');
 const goldenFile = fileURLToPath(new URL('../../../../shared/golden/deform_conv2d.json', import.meta.url));
+const roiGoldenFile = fileURLToPath(new URL('../../../../shared/golden/deform_roi_pool.json', import.meta.url));
+
+const b64 = (v: { data: Float32Array } | null) => (v === null ? null : Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength).toString('base64'));
+const unb64 = (s: string) => {
+  const b = Buffer.from(s, 'base64');
+  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+};
+
+/** A RoI pooling case as the page's `runRoiCases` expects it: shapes, public-API params, base64 tensors. */
+function roiPayload(vc: RoiPoolVectorCase) {
+  const g = roiVectorProblem(vc).geometry;
+  const s = roiPoolShapes(g);
+  return {
+    shapes: { input: [...s.input], rois: [...s.rois], offset: [...s.offset], mask: [...s.mask], output: [...s.output] },
+    params: roiPoolParams(g),
+    input: b64(vc.input), rois: b64(vc.rois), offset: b64(vc.offset), mask: b64(vc.mask), gradOutput: b64(vc.gradOutput),
+  };
+}
 
 /** Flags that give headless Chromium 156 a WebGPU adapter without a GPU (SwiftShader, a CPU Vulkan). */
 const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
@@ -78,6 +97,46 @@ describe('webgpu backend in headless Chromium', () => {
       expect(failures).toEqual([]);
       expect(checked).toBeGreaterThanOrEqual(cases.length);
       expect(grads).toBeGreaterThan(0);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+
+  it('passes the RoI pooling golden cases, forward and backward, on navigator.gpu', async () => {
+    const roiCases = loadVectors(roiGoldenFile, 'deform_roi_pool').cases;
+    expect(roiCases.length).toBeGreaterThan(0);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    try {
+      await page.goto(`${server.origin}/page.html`);
+      await page.waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, undefined, { timeout: 30_000 });
+      const results = (await page.evaluate(
+        (c) => (globalThis as unknown as { runRoiCases(c: unknown): Promise<unknown> }).runRoiCases(c),
+        roiCases.map(roiPayload),
+      )) as Array<Record<string, string>>;
+      expect(errors).toEqual([]);
+      expect(results).toHaveLength(roiCases.length);
+      const failures: string[] = [];
+      let checked = 0;
+      roiCases.forEach((vc, i) => {
+        const g = roiVectorProblem(vc).geometry;
+        for (const name of ROI_POOL_TENSORS) {
+          const want = vc.expected[name];
+          if (want === undefined) continue;
+          const res = results[i]![name];
+          if (res === undefined) {
+            failures.push(`${vc.name} ${name}: missing`);
+            continue;
+          }
+          const cmp = compareTensors(unb64(res), want.data, roiPoolCaseTolerance(name, g, vc.rois.data, vc.tolerance[name]));
+          checked++;
+          if (!cmp.pass) failures.push(`${vc.name} ${name}: max abs error ${cmp.maxAbsError} ${cmp.detail ?? ''}`);
+        }
+      });
+      console.log(`RoI golden: ${roiCases.length} cases, ${checked} tensors compared`);
+      expect(failures).toEqual([]);
+      expect(checked).toBeGreaterThan(roiCases.length);
     } finally {
       await page.close();
     }

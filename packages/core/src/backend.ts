@@ -55,6 +55,8 @@ export interface Backend<H = unknown> {
   /** Registry name, e.g. `cpu`. */
   readonly name: string;
   readonly capabilities: BackendCapabilities;
+  /** Storage precision of its tensors: 'float16' stores binary16 and computes in float32. Absent = 'float32'. */
+  readonly precision?: 'float32' | 'float16';
 
   /** Acquires what the backend needs (compile wasm, request a GPU device). Called once by the registry. */
   init(): Promise<void>;

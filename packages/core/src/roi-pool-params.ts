@@ -79,7 +79,9 @@ export function roiPoolShapes(g: RoiPoolGeometry): RoiPoolShapes {
  */
 export function roiSamplingGrid(g: Pick<RoiPoolGeometry, 'spatialScale' | 'samplingRatio' | 'pooledH' | 'pooledW'>, x1: number, y1: number, x2: number, y2: number): [number, number] {
   if (g.samplingRatio > 0) return [g.samplingRatio, g.samplingRatio];
-  const roiH = y2 * g.spatialScale - y1 * g.spatialScale;
-  const roiW = x2 * g.spatialScale - x1 * g.spatialScale;
+  // Exactly the reference's float64 arithmetic (end - start, both shifted by half a pixel), so the grid
+  // agrees with every kernel even where roiH / ph is within a rounding of an integer.
+  const roiH = (y2 * g.spatialScale - 0.5) - (y1 * g.spatialScale - 0.5);
+  const roiW = (x2 * g.spatialScale - 0.5) - (x1 * g.spatialScale - 0.5);
   return [Math.ceil(roiH / g.pooledH), Math.ceil(roiW / g.pooledW)];
 }

@@ -1,0 +1,341 @@
+/**
+ * The WGSL kernels of modulated deformable RoI pooling (DCNv2 section 2.2, mmcv's semantics times a
+ * per-bin mask; see shared/reference/gen_deform_roi_pool.py). One module per storage type, four entry
+ * points sharing one bind group layout (roi-pool.ts):
+ *
+ * - `forward`:     one invocation per (RoI, channel block of ROI_CHANNEL_BLOCK, bin). The bin's sample
+ *                  positions and bilinear weights are computed once per sample and applied to every channel
+ *                  of the block (channels sit H*W apart, so the block shares the position arithmetic).
+ * - `gradBin`:     grad_offset and grad_mask, a deterministic gather: a workgroup holds BINS_PER_GROUP bins
+ *                  x CHANNEL_LANES lanes; lane l sums channels l, l + CHANNEL_LANES, ... of its bin over
+ *                  every sample, and the lanes' partial sums are added in a fixed order in workgroup memory.
+ * - `gradInput`:   grad_input, a scatter (the set of bins whose samples reach a pixel is unbounded, so a
+ *                  gather would need a sort): laid out like `forward`, each sample adds
+ *                  gradOutput * mask / count * corner weight to its four corners with a compare-exchange
+ *                  loop on the u32 bit pattern of a float32 (WGSL has no float atomics). The additions are
+ *                  exact float32 additions in a non-deterministic order.
+ * - `accToStorage`: only for f16 storage: the float32 accumulator of `gradInput` is converted into the f16
+ *                  result (atomics need 32-bit words, so f16 grad_input is accumulated in a f32 scratch
+ *                  buffer). With f32 storage `gradInput` accumulates straight into the result buffer.
+ *
+ * Numerics. WGSL has no f64, so the per-RoI geometry (start, RoI size, bin size) is float32, computed from
+ * the stored RoI coordinates; the adaptive grid ceil(roi_h / ph) is made exact for that float32 roi_h
+ * (WGSL division may be off by 2.5 ulp, which would turn an exact quotient 2 into a grid of 3), so a
+ * RoI whose size is an integer number of bins gets the grid the float64 reference gets. Sample
+ * coordinates are float32; everything is accumulated in float32. With f16 storage the RoIs are f16 like
+ * every tensor: their coordinates keep 11 significant bits (whole pixels in [1024, 2048), infinite past
+ * 65504), the price of the opt-in storage type.
+ */
+import { storageWgsl, type StorageType } from './storage-type.js';
+
+/** Channels one `forward` / `gradInput` invocation handles (they share the bin's sample positions). */
+export const ROI_CHANNEL_BLOCK = 4;
+/** Invocations per workgroup of every entry point. */
+export const ROI_WORKGROUP = 64;
+/** `gradBin` workgroups: bins per workgroup x channel lanes per bin = ROI_WORKGROUP. */
+export const BINS_PER_GROUP = 8;
+export const CHANNEL_LANES = 8;
+
+/** The uniform block: i32 fields, then f32 fields (roi-pool.ts writes both through one ArrayBuffer). */
+export const ROI_INT_FIELDS = [
+  'n', 'c', 'h', 'w', 'rois', 'ph', 'pw', 'ratio', 'hasOffset', 'hasMask', 'cBlocks', 'total',
+  'rowStride', 'wantOffset', 'wantMask', 'pad0',
+] as const;
+export const ROI_FLOAT_FIELDS = ['scale', 'gamma', 'fpad0', 'fpad1'] as const;
+
+export type RoiEntry = 'forward' | 'gradBin' | 'gradInput' | 'accToStorage';
+
+export function roiPoolShader(storage: StorageType): string {
+  const ints = ROI_INT_FIELDS.map((f) => `  ${f}: i32,`).join('\n');
+  const floats = ROI_FLOAT_FIELDS.map((f) => `  ${f}: f32,`).join('\n');
+  return `${storageWgsl(storage)}
+struct Params {
+${ints}
+${floats}
+}
+
+const CB: u32 = ${ROI_CHANNEL_BLOCK}u;
+const BPG: u32 = ${BINS_PER_GROUP}u;
+const LANES: u32 = ${CHANNEL_LANES}u;
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> inp: array<ST>;
+@group(0) @binding(2) var<storage, read> rois: array<ST>;
+@group(0) @binding(3) var<storage, read> off: array<ST>;
+@group(0) @binding(4) var<storage, read> msk: array<ST>;
+@group(0) @binding(5) var<storage, read> gout: array<ST>;
+// forward: output; gradBin: grad_offset; accToStorage: the f16 grad_input.
+@group(0) @binding(6) var<storage, read_write> out0: array<ST>;
+// gradBin: grad_mask.
+@group(0) @binding(7) var<storage, read_write> out1: array<ST>;
+// gradInput: float32 bit patterns of grad_input (the result itself with f32 storage, scratch with f16).
+@group(0) @binding(8) var<storage, read_write> acc: array<atomic<u32>>;
+
+// Geometry of one RoI on the feature map (mmcv: no rounding, half-pixel shift).
+struct Roi {
+  plane0: u32,   // index of channel 0 of the RoI's image
+  sy: f32,
+  sx: f32,
+  rh: f32,
+  rw: f32,
+  bh: f32,
+  bw: f32,
+  gh: i32,       // samples per bin along y; <= 0 (a degenerate adaptive RoI) means none
+  gw: i32,
+  count: f32,    // max(gh * gw, 1)
+}
+
+// ceil(a / n) exact for this float32 a: the division's rounding is corrected with exact integer products.
+fn ceilDiv(a: f32, n: i32) -> i32 {
+  var k = i32(ceil(a / f32(n)));
+  if (f32((k - 1) * n) >= a) {
+    k -= 1;
+  } else if (f32(k * n) < a) {
+    k += 1;
+  }
+  return k;
+}
+
+fn roiGeometry(r: u32) -> Roi {
+  let o = r * 5u;
+  let s = P.scale;
+  var g: Roi;
+  // core guarantees an integer batch index in [0, N).
+  g.plane0 = u32(f32(rois[o])) * u32(P.c) * u32(P.h * P.w);
+  g.sx = f32(rois[o + 1u]) * s - 0.5;
+  g.sy = f32(rois[o + 2u]) * s - 0.5;
+  g.rw = (f32(rois[o + 3u]) * s - 0.5) - g.sx;
+  g.rh = (f32(rois[o + 4u]) * s - 0.5) - g.sy;
+  g.bw = g.rw / f32(P.pw);
+  g.bh = g.rh / f32(P.ph);
+  if (P.ratio > 0) {
+    g.gh = P.ratio;
+    g.gw = P.ratio;
+  } else {
+    g.gh = ceilDiv(g.rh, P.ph);
+    g.gw = ceilDiv(g.rw, P.pw);
+  }
+  g.count = f32(max(g.gh * g.gw, 1));
+  return g;
+}
+
+// Where bin (i, j) of RoI r starts, offset included: (y, x) of the bin's corner before the sample steps.
+fn binOrigin(g: Roi, r: u32, bin: u32) -> vec2<f32> {
+  let bins = u32(P.ph * P.pw);
+  var y0 = g.sy;
+  var x0 = g.sx;
+  if (P.hasOffset != 0) {
+    // offset[r, 0] moves along x (width) first, offset[r, 1] along y, in units of gamma * RoI size.
+    x0 = x0 + P.gamma * g.rw * f32(off[(r * 2u) * bins + bin]);
+    y0 = y0 + P.gamma * g.rh * f32(off[(r * 2u + 1u) * bins + bin]);
+  }
+  let i = bin / u32(P.pw);
+  let j = bin % u32(P.pw);
+  return vec2<f32>(y0 + f32(i) * g.bh, x0 + f32(j) * g.bw);
+}
+
+fn binMask(r: u32, bin: u32) -> f32 {
+  if (P.hasMask != 0) { return f32(msk[r * u32(P.ph * P.pw) + bin]); }
+  return 1.0;
+}
+
+// One RoIAlign (mmcv) bilinear sample: its four corners (plane offsets; a clamped coordinate repeats a
+// corner), weights, and whether each coordinate still moves the sample (0 where it was clamped).
+struct Tap {
+  ok: bool,      // false: outside [-1, H] x [-1, W] (or NaN), the sample is 0
+  i00: u32,
+  i01: u32,
+  i10: u32,
+  i11: u32,
+  ly: f32,
+  lx: f32,
+  fy: f32,       // d(clamped y)/dy: 0 where y <= 0 or y_low >= H-1
+  fx: f32,
+}
+
+fn bilinearTap(yIn: f32, xIn: f32) -> Tap {
+  var t: Tap;
+  let Hf = f32(P.h);
+  let Wf = f32(P.w);
+  // Written as a positive test so that a NaN coordinate is out (0), never an index.
+  t.ok = yIn >= -1.0 && yIn <= Hf && xIn >= -1.0 && xIn <= Wf;
+  if (!t.ok) { return t; }
+  var y = yIn;
+  var x = xIn;
+  t.fy = 1.0;
+  t.fx = 1.0;
+  if (y <= 0.0) { y = 0.0; t.fy = 0.0; }
+  if (x <= 0.0) { x = 0.0; t.fx = 0.0; }
+  var yl = i32(floor(y));
+  var yh = yl + 1;
+  if (yl >= P.h - 1) { yl = P.h - 1; yh = yl; y = f32(yl); t.fy = 0.0; }
+  var xl = i32(floor(x));
+  var xh = xl + 1;
+  if (xl >= P.w - 1) { xl = P.w - 1; xh = xl; x = f32(xl); t.fx = 0.0; }
+  t.ly = y - f32(yl);
+  t.lx = x - f32(xl);
+  t.i00 = u32(yl * P.w + xl);
+  t.i01 = u32(yl * P.w + xh);
+  t.i10 = u32(yh * P.w + xl);
+  t.i11 = u32(yh * P.w + xh);
+  return t;
+}
+
+fn tapWeights(t: Tap) -> vec4<f32> {
+  let hy = 1.0 - t.ly;
+  let hx = 1.0 - t.lx;
+  return vec4<f32>(hy * hx, hy * t.lx, t.ly * hx, t.ly * t.lx);
+}
+
+fn corners(t: Tap, plane: u32) -> vec4<f32> {
+  return vec4<f32>(f32(inp[plane + t.i00]), f32(inp[plane + t.i01]), f32(inp[plane + t.i10]), f32(inp[plane + t.i11]));
+}
+
+fn linearId(gid: vec3<u32>) -> u32 {
+  return gid.y * u32(P.rowStride) + gid.x;
+}
+
+// Sample (iy, ix) of a bin whose origin is o: y = o.y + (iy + 0.5) * bin_h / grid_h (x likewise).
+fn samplePos(g: Roi, o: vec2<f32>, iy: i32, ix: i32) -> vec2<f32> {
+  return vec2<f32>(o.x + (f32(iy) + 0.5) * g.bh / f32(g.gh), o.y + (f32(ix) + 0.5) * g.bw / f32(g.gw));
+}
+
+@compute @workgroup_size(${ROI_WORKGROUP})
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let e = linearId(gid);
+  if (e >= u32(P.total)) { return; }
+  let bins = u32(P.ph * P.pw);
+  let C = u32(P.c);
+  let HW = u32(P.h * P.w);
+  let bin = e % bins;
+  let c0 = ((e / bins) % u32(P.cBlocks)) * CB;
+  let r = e / (bins * u32(P.cBlocks));
+  let nc = min(CB, C - c0);
+  let g = roiGeometry(r);
+  let o = binOrigin(g, r, bin);
+  var sum: array<f32, ${ROI_CHANNEL_BLOCK}>;
+  for (var k = 0u; k < CB; k++) { sum[k] = 0.0; }
+  for (var iy = 0; iy < g.gh; iy++) {
+    for (var ix = 0; ix < g.gw; ix++) {
+      let p = samplePos(g, o, iy, ix);
+      let t = bilinearTap(p.x, p.y);
+      if (!t.ok) { continue; }
+      let wv = tapWeights(t);
+      for (var k = 0u; k < nc; k++) {
+        sum[k] += dot(wv, corners(t, g.plane0 + (c0 + k) * HW));
+      }
+    }
+  }
+  let m = binMask(r, bin);
+  for (var k = 0u; k < nc; k++) {
+    out0[(r * C + c0 + k) * bins + bin] = ST(sum[k] / g.count * m);
+  }
+}
+
+var<workgroup> partial: array<vec3<f32>, ${ROI_WORKGROUP}>;
+
+@compute @workgroup_size(${ROI_WORKGROUP})
+fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  // rowStride counts workgroups here (the gather's unit is a workgroup of BPG bins).
+  let e = (wid.y * u32(P.rowStride) + wid.x) * BPG + tid / LANES;
+  let lane = tid % LANES;
+  let bins = u32(P.ph * P.pw);
+  let C = u32(P.c);
+  let HW = u32(P.h * P.w);
+  // (sum over this lane's channels and the samples of) gout * dv/dy, gout * dv/dx, gout * v.
+  var s = vec3<f32>(0.0);
+  let live = e < u32(P.total);
+  var g: Roi;
+  var r = 0u;
+  var bin = 0u;
+  if (live) {
+    bin = e % bins;
+    r = e / bins;
+    g = roiGeometry(r);
+    let o = binOrigin(g, r, bin);
+    for (var iy = 0; iy < g.gh; iy++) {
+      for (var ix = 0; ix < g.gw; ix++) {
+        let p = samplePos(g, o, iy, ix);
+        let t = bilinearTap(p.x, p.y);
+        if (!t.ok) { continue; }
+        let wv = tapWeights(t);
+        let hy = 1.0 - t.ly;
+        let hx = 1.0 - t.lx;
+        for (var c = lane; c < C; c += LANES) {
+          let go = f32(gout[(r * C + c) * bins + bin]);
+          let v = corners(t, g.plane0 + c * HW);
+          let dvdy = t.fy * (hx * (v.z - v.x) + t.lx * (v.w - v.y));
+          let dvdx = t.fx * (hy * (v.y - v.x) + t.ly * (v.w - v.z));
+          s += go * vec3<f32>(dvdy, dvdx, dot(wv, v));
+        }
+      }
+    }
+  }
+  partial[tid] = s;
+  workgroupBarrier();
+  if (live && lane == 0u) {
+    var tot = vec3<f32>(0.0);
+    for (var l = 0u; l < LANES; l++) { tot += partial[tid + l]; }
+    let m = binMask(r, bin);
+    if (P.wantOffset != 0) {
+      out0[(r * 2u) * bins + bin] = ST(P.gamma * g.rw * (m / g.count) * tot.y);
+      out0[(r * 2u + 1u) * bins + bin] = ST(P.gamma * g.rh * (m / g.count) * tot.x);
+    }
+    if (P.wantMask != 0) {
+      out1[r * bins + bin] = ST(tot.z / g.count);
+    }
+  }
+}
+
+fn atomicAddF32(idx: u32, v: f32) {
+  var old = atomicLoad(&acc[idx]);
+  loop {
+    let nv = bitcast<u32>(bitcast<f32>(old) + v);
+    let res = atomicCompareExchangeWeak(&acc[idx], old, nv);
+    if (res.exchanged) { break; }
+    old = res.old_value;
+  }
+}
+
+@compute @workgroup_size(${ROI_WORKGROUP})
+fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let e = linearId(gid);
+  if (e >= u32(P.total)) { return; }
+  let bins = u32(P.ph * P.pw);
+  let C = u32(P.c);
+  let HW = u32(P.h * P.w);
+  let bin = e % bins;
+  let c0 = ((e / bins) % u32(P.cBlocks)) * CB;
+  let r = e / (bins * u32(P.cBlocks));
+  let nc = min(CB, C - c0);
+  let g = roiGeometry(r);
+  let o = binOrigin(g, r, bin);
+  let scale = binMask(r, bin) / g.count;
+  var go: array<f32, ${ROI_CHANNEL_BLOCK}>;
+  for (var k = 0u; k < nc; k++) { go[k] = f32(gout[(r * C + c0 + k) * bins + bin]) * scale; }
+  for (var iy = 0; iy < g.gh; iy++) {
+    for (var ix = 0; ix < g.gw; ix++) {
+      let p = samplePos(g, o, iy, ix);
+      let t = bilinearTap(p.x, p.y);
+      if (!t.ok) { continue; }
+      let wv = tapWeights(t);
+      for (var k = 0u; k < nc; k++) {
+        let plane = g.plane0 + (c0 + k) * HW;
+        let d = go[k];
+        atomicAddF32(plane + t.i00, wv.x * d);
+        atomicAddF32(plane + t.i01, wv.y * d);
+        atomicAddF32(plane + t.i10, wv.z * d);
+        atomicAddF32(plane + t.i11, wv.w * d);
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(${ROI_WORKGROUP})
+fn accToStorage(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let e = linearId(gid);
+  if (e >= u32(P.total)) { return; }
+  out0[e] = ST(bitcast<f32>(atomicLoad(&acc[e])));
+}
+`;
+}

@@ -1,0 +1,225 @@
+/**
+ * Host side of RoI pooling: pipelines of roi-pool-shader.ts (one explicit bind group layout for all entry
+ * points, compiled lazily per storage type and entry point on first use, so a backend that never pools
+ * never compiles them), bind groups and dispatches. Buffers arrive allocated by the backend; the only
+ * buffer made here is the float32 accumulator of an f16 grad_input. Dispatches are 2-D grids split at
+ * maxComputeWorkgroupsPerDimension; a problem beyond maxComputeWorkgroupsPerDimension^2 workgroups
+ * throws LimitError.
+ */
+import { LimitError, type RoiPoolGeometry } from '@dcnv2/core';
+import {
+  BINS_PER_GROUP, ROI_CHANNEL_BLOCK, ROI_FLOAT_FIELDS, ROI_INT_FIELDS, ROI_WORKGROUP, roiPoolShader, type RoiEntry,
+} from './roi-pool-shader.js';
+import type { StorageType } from './storage-type.js';
+
+const COPY_SRC = 0x0004;
+const COPY_DST = 0x0008;
+const UNIFORM = 0x0040;
+const STORAGE = 0x0080;
+const COMPUTE = 0x4;
+
+export interface RoiPoolBuffers {
+  readonly input: GPUBuffer;
+  readonly rois: GPUBuffer;
+  readonly offset: GPUBuffer | null;
+  readonly mask: GPUBuffer | null;
+}
+
+/** Gradient outputs, allocated by the caller (null: not requested). */
+export interface RoiPoolGradBuffers {
+  readonly input: GPUBuffer | null;
+  readonly offset: GPUBuffer | null;
+  readonly mask: GPUBuffer | null;
+}
+
+type Params = Record<(typeof ROI_INT_FIELDS)[number], number> & Record<(typeof ROI_FLOAT_FIELDS)[number], number>;
+
+/** One dispatch: its entry point, grid and the buffers of its writable slots. */
+interface Dispatch {
+  readonly entry: RoiEntry;
+  /** Work items: invocations, or bins for `gradBin` (BINS_PER_GROUP per workgroup). */
+  readonly items: number;
+  readonly out0?: GPUBuffer | null;
+  readonly out1?: GPUBuffer | null;
+  readonly acc?: GPUBuffer | null;
+  readonly gradOut?: GPUBuffer;
+}
+
+export class RoiPoolKernels {
+  private readonly layout: GPUBindGroupLayout;
+  private readonly pipelineLayout: GPUPipelineLayout;
+  private readonly modules = new Map<StorageType, GPUShaderModule>();
+  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  private readonly dummyR: GPUBuffer;
+  /** One dummy per writable slot, so no buffer is bound twice as writable storage. */
+  private readonly dummyW: readonly GPUBuffer[];
+
+  constructor(private readonly dev: GPUDevice) {
+    const ro = { type: 'read-only-storage' as const };
+    const rw = { type: 'storage' as const };
+    this.layout = dev.createBindGroupLayout({
+      label: 'dcnv2 roi pool',
+      entries: [
+        { binding: 0, visibility: COMPUTE, buffer: { type: 'uniform' } },
+        ...[1, 2, 3, 4, 5].map((binding) => ({ binding, visibility: COMPUTE, buffer: ro })),
+        ...[6, 7, 8].map((binding) => ({ binding, visibility: COMPUTE, buffer: rw })),
+      ],
+    });
+    this.pipelineLayout = dev.createPipelineLayout({ bindGroupLayouts: [this.layout] });
+    this.dummyR = dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST });
+    this.dummyW = [0, 1, 2].map(() => dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST }));
+  }
+
+  destroy(): void {
+    this.dummyR.destroy();
+    for (const b of this.dummyW) b.destroy();
+  }
+
+  private pipeline(storage: StorageType, entry: RoiEntry): Promise<GPUComputePipeline> {
+    const key = `${storage}:${entry}`;
+    let p = this.pipelines.get(key);
+    if (p === undefined) {
+      let module = this.modules.get(storage);
+      if (module === undefined) {
+        module = this.dev.createShaderModule({ code: roiPoolShader(storage), label: `dcnv2 deform_roi_pool (${storage})` });
+        this.modules.set(storage, module);
+      }
+      p = this.dev.createComputePipelineAsync({ layout: this.pipelineLayout, compute: { module, entryPoint: entry }, label: `dcnv2 roi ${entry} (${storage})` });
+      // A failed compile is not cached, so the next call reports it again instead of a stale rejection.
+      p.catch(() => this.pipelines.delete(key));
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** Forward into `output` (`[R, C, ph, pw]`, allocated by the caller). */
+  async forward(storage: StorageType, g: RoiPoolGeometry, b: RoiPoolBuffers, output: GPUBuffer, maxDim: number): Promise<void> {
+    const items = g.rois * cBlocks(g) * g.pooledH * g.pooledW;
+    if (items === 0) return;
+    await this.record(storage, g, b, [{ entry: 'forward', items, out0: output }], maxDim, null);
+  }
+
+  /**
+   * Every requested gradient. grad_input is cleared first (a RoI-less call gives zeros); with f16 storage it
+   * is accumulated in a float32 scratch buffer and converted at the end.
+   */
+  async backward(storage: StorageType, g: RoiPoolGeometry, b: RoiPoolBuffers, gradOut: GPUBuffer, out: RoiPoolGradBuffers, maxDim: number): Promise<void> {
+    const bins = g.rois * g.pooledH * g.pooledW;
+    const inputLen = g.batch * g.channels * g.inHeight * g.inWidth;
+    const work = g.channels > 0 && bins > 0;
+    const list: Dispatch[] = [];
+    // Also with no channels: every bin then writes its zero gradient (a pooled buffer holds old values).
+    if (bins > 0 && (out.offset !== null || out.mask !== null)) {
+      list.push({ entry: 'gradBin', items: bins, out0: out.offset, out1: out.mask, gradOut });
+    }
+    let scratch: GPUBuffer | null = null;
+    if (out.input !== null && inputLen > 0) {
+      if (storage === 'f32') {
+        if (work) list.push({ entry: 'gradInput', items: bins * cBlocks(g), acc: out.input, gradOut });
+      } else if (work) {
+        checkScratch(this.dev.limits, inputLen * 4);
+        scratch = this.dev.createBuffer({ size: Math.max(16, inputLen * 4), usage: STORAGE | COPY_SRC | COPY_DST, label: 'dcnv2 roi grad_input f32 accumulator' });
+        list.push({ entry: 'gradInput', items: bins * cBlocks(g), acc: scratch, gradOut });
+        list.push({ entry: 'accToStorage', items: inputLen, out0: out.input, acc: scratch });
+      }
+    }
+    try {
+      // Cleared in the same command buffer, before the scatter: f32 accumulates into the result itself,
+      // and f16 without work is all zeros (the f16 bit pattern of 0 is 0).
+      const clear = out.input !== null && inputLen > 0 ? (scratch ?? out.input) : null;
+      await this.record(storage, g, b, list, maxDim, clear);
+    } finally {
+      scratch?.destroy();
+    }
+  }
+
+  /**
+   * Records `list` (after clearing `clear`) into one command buffer and submits it, once the pipelines it
+   * needs are compiled (the first call per storage type and entry point waits for that).
+   */
+  private async record(storage: StorageType, g: RoiPoolGeometry, b: RoiPoolBuffers, list: readonly Dispatch[], maxDim: number, clear: GPUBuffer | null): Promise<void> {
+    const dev = this.dev;
+    const grids = list.map((d) => grid(d, maxDim));
+    const pipes = await Promise.all(list.map((d) => this.pipeline(storage, d.entry)));
+    const enc = dev.createCommandEncoder();
+    if (clear !== null) enc.clearBuffer(clear);
+    const uniforms: GPUBuffer[] = [];
+    list.forEach((d, k) => {
+      const [gx, gy] = grids[k]!;
+      // forward / gradInput / accToStorage index invocations, gradBin workgroups.
+      const rowStride = d.entry === 'gradBin' ? gx : gx * ROI_WORKGROUP;
+      // Only gradBin reads the want flags: its two outputs are optional.
+      const gathers = d.entry === 'gradBin';
+      const u = this.uniform(params(g, d.items, rowStride, { offset: gathers && (d.out0 ?? null) !== null, mask: gathers && (d.out1 ?? null) !== null }));
+      uniforms.push(u);
+      const bind = dev.createBindGroup({
+        layout: this.layout,
+        entries: [
+          { binding: 0, resource: { buffer: u } },
+          { binding: 1, resource: { buffer: b.input } },
+          { binding: 2, resource: { buffer: b.rois } },
+          { binding: 3, resource: { buffer: b.offset ?? this.dummyR } },
+          { binding: 4, resource: { buffer: b.mask ?? this.dummyR } },
+          { binding: 5, resource: { buffer: d.gradOut ?? this.dummyR } },
+          { binding: 6, resource: { buffer: d.out0 ?? this.dummyW[0]! } },
+          { binding: 7, resource: { buffer: d.out1 ?? this.dummyW[1]! } },
+          { binding: 8, resource: { buffer: d.acc ?? this.dummyW[2]! } },
+        ],
+      });
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipes[k]!);
+      pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(gx, gy, 1);
+      pass.end();
+    });
+    dev.queue.submit([enc.finish()]);
+    for (const u of uniforms) u.destroy();
+  }
+
+  private uniform(p: Params): GPUBuffer {
+    const bytes = new ArrayBuffer((ROI_INT_FIELDS.length + ROI_FLOAT_FIELDS.length) * 4);
+    new Int32Array(bytes, 0, ROI_INT_FIELDS.length).set(ROI_INT_FIELDS.map((f) => p[f]));
+    new Float32Array(bytes, ROI_INT_FIELDS.length * 4).set(ROI_FLOAT_FIELDS.map((f) => p[f]));
+    const u = this.dev.createBuffer({ size: bytes.byteLength, usage: UNIFORM | COPY_DST });
+    this.dev.queue.writeBuffer(u, 0, bytes);
+    return u;
+  }
+}
+
+/** The float32 accumulator of an f16 grad_input must fit one binding, like every tensor. */
+function checkScratch(lim: GPUSupportedLimits, bytes: number): void {
+  const max = Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize);
+  if (bytes > max) {
+    throw new LimitError({ argument: 'grad_input (float32 accumulator)', expected: `at most min(maxStorageBufferBindingSize, maxBufferSize) = ${max} bytes`, actual: bytes });
+  }
+}
+
+/** Channel blocks of `forward` / `gradInput` (each invocation handles ROI_CHANNEL_BLOCK channels). */
+function cBlocks(g: RoiPoolGeometry): number {
+  return Math.ceil(g.channels / ROI_CHANNEL_BLOCK);
+}
+
+/** Workgroup grid (x, y) of a dispatch: x up to maxDim, rows of x workgroups along y. */
+function grid(d: Dispatch, maxDim: number): [number, number] {
+  const per = d.entry === 'gradBin' ? BINS_PER_GROUP : ROI_WORKGROUP;
+  const groups = Math.ceil(d.items / per);
+  const gx = Math.min(groups, maxDim);
+  const gy = Math.ceil(groups / gx);
+  // The shaders index with u32 (and params are i32): keep every linear index below 2^31 too.
+  if (gy > maxDim || d.items >= 2 ** 31) {
+    throw new LimitError({
+      argument: 'rois',
+      expected: `at most maxComputeWorkgroupsPerDimension^2 = ${maxDim * maxDim} workgroups (and 2^31 work items) per dispatch`,
+      actual: `${d.items} work items of ${d.entry}`,
+    });
+  }
+  return [gx, gy];
+}
+
+function params(g: RoiPoolGeometry, total: number, rowStride: number, want: { offset: boolean; mask: boolean }): Params {
+  return {
+    n: g.batch, c: g.channels, h: g.inHeight, w: g.inWidth, rois: g.rois, ph: g.pooledH, pw: g.pooledW,
+    ratio: g.samplingRatio, hasOffset: g.hasOffset ? 1 : 0, hasMask: g.hasMask ? 1 : 0, cBlocks: cBlocks(g),
+    total, rowStride, wantOffset: want.offset ? 1 : 0, wantMask: want.mask ? 1 : 0, pad0: 0, scale: g.spatialScale, gamma: g.gamma, fpad0: 0, fpad1: 0,
+  };
+}
