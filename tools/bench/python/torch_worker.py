@@ -3,8 +3,12 @@
 (src/protocol.ts) as JSON lines: one request per line on stdin, one reply per line on stdout.
 
 Adapters:
-  torchvision  torchvision.ops.deform_conv2d on the CPU, forward and forward + backward (all five gradients)
-  dense-torch  torch.nn.functional.conv2d of the same shape, the dense yardstick with a backward
+  torchvision           torchvision.ops.deform_conv2d on the CPU, forward and forward + backward (all five
+                        gradients)
+  dense-torch           torch.nn.functional.conv2d of the same shape, the dense yardstick with a backward
+  roialign-torchvision  torchvision.ops.roi_align(aligned=True) on the CPU (deform_roi_pool cases): plain
+                        RoIAlign, the yardstick of RoI pooling without offsets and masks; its backward gives
+                        the input's gradient (RoIs are not differentiated)
 
 Inputs come from the coordinator's tensor file (src/tensor-file.ts layout); outputs for the agreement check are
 written in the same layout. Timings are taken here with time.perf_counter around each run, so neither the pipe
@@ -93,6 +97,16 @@ def settle_memory():
         pass  # not Linux, or not allowed: the peak then covers the whole process life
 
 
+def import_torchvision():
+    """(torchvision, torchvision.ops), or Skip when python3 cannot import them."""
+    try:
+        import torchvision
+        import torchvision.ops as ops
+    except Exception as e:
+        raise Skip(f"torchvision is not importable by {sys.executable}: {e}")
+    return torchvision, ops
+
+
 class Runner:
     def __init__(self, adapter, threads, direction, meta, tensors):
         try:
@@ -100,9 +114,6 @@ class Runner:
         except Exception as e:  # ImportError, or a broken install (missing shared library)
             raise Skip(f"torch is not importable by {sys.executable}: {e}")
         self.torch = torch
-        g = meta["geometry"]
-        if g["padTop"] != g["padBottom"] or g["padLeft"] != g["padRight"]:
-            raise Skip("torch takes symmetric padding only")
         torch.set_num_threads(threads)
         try:
             torch.set_num_interop_threads(1)
@@ -110,40 +121,56 @@ class Runner:
             pass  # already set in this process
         self.threads = torch.get_num_threads()
         self.direction = direction
-        self.stride = (g["strideH"], g["strideW"])
-        self.padding = (g["padTop"], g["padLeft"])
-        self.dilation = (g["dilationH"], g["dilationW"])
-        self.groups = g["groups"]
+        g = meta["geometry"]
         t = {k: torch.from_numpy(v) for k, v in tensors.items()}
         self.grad_output = t["gradOutput"]
+        if adapter in ("torchvision", "dense-torch"):
+            self.op, self.names = self.conv_op(adapter, g)
+        elif adapter == "roialign-torchvision":
+            self.op, self.names = self.roi_align_op(g, t["rois"])
+        else:
+            raise ValueError(f"unknown adapter {adapter}")
+        self.leaves = [t[n].clone().requires_grad_(direction == "fwdbwd") for n in self.names]
+
+    def conv_op(self, adapter, g):
+        """deform_conv2d or the dense conv of a deform_conv2d case: (op, names of the tensors it takes)."""
+        torch = self.torch
+        if g["padTop"] != g["padBottom"] or g["padLeft"] != g["padRight"]:
+            raise Skip("torch takes symmetric padding only")
+        stride = (g["strideH"], g["strideW"])
+        padding = (g["padTop"], g["padLeft"])
+        dilation = (g["dilationH"], g["dilationW"])
+        groups = g["groups"]
         if adapter == "torchvision":
-            try:
-                import torchvision
-                from torchvision.ops import deform_conv2d
-            except Exception as e:
-                raise Skip(f"torchvision is not importable by {sys.executable}: {e}")
+            torchvision, ops = import_torchvision()
             self.version = f"torch {torch.__version__}, torchvision {torchvision.__version__} (cpu)"
-            self.names = ["input", "offset", "mask", "weight", "bias"]
 
             def op(x, offset, mask, weight, bias):
                 # torchvision infers groups from the weight and offset groups from the offset's channels.
-                return deform_conv2d(
-                    x, offset, weight, bias, stride=self.stride, padding=self.padding, dilation=self.dilation, mask=mask
-                )
+                return ops.deform_conv2d(x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation, mask=mask)
 
-        elif adapter == "dense-torch":
-            import torch.nn.functional as F
+            return op, ["input", "offset", "mask", "weight", "bias"]
+        import torch.nn.functional as F
 
-            self.version = f"torch {torch.__version__} (cpu, conv2d)"
-            self.names = ["input", "weight", "bias"]
+        self.version = f"torch {torch.__version__} (cpu, conv2d)"
 
-            def op(x, weight, bias):
-                return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+        def op(x, weight, bias):
+            return F.conv2d(x, weight, bias, stride, padding, dilation, groups)
 
-        else:
-            raise ValueError(f"unknown adapter {adapter}")
-        self.op = op
-        self.leaves = [t[n].clone().requires_grad_(direction == "fwdbwd") for n in self.names]
+        return op, ["input", "weight", "bias"]
+
+    def roi_align_op(self, g, rois):
+        """Plain RoIAlign of a deform_roi_pool case, torchvision's aligned=True (half-pixel) definition."""
+        torchvision, ops = import_torchvision()
+        self.version = f"torch {self.torch.__version__}, torchvision {torchvision.__version__} (cpu, roi_align)"
+        output_size = (g["pooledH"], g["pooledW"])
+        scale = float(g["spatialScale"])
+        ratio = g["samplingRatio"]
+
+        def op(x):
+            return ops.roi_align(x, rois, output_size, spatial_scale=scale, sampling_ratio=ratio, aligned=True)
+
+        return op, ["input"]
 
     def run(self):
         if self.direction == "fwd":

@@ -2,19 +2,20 @@
  * The agreement check that runs before any timing, so that a fast wrong kernel is reported as WRONG, never as
  * fast. Each implementation's first run is compared element by element with:
  *
- * - forward output: the float64 reference (reference.ts; a deformable conv's, or a plain conv's for the dense
- *   yardsticks, which are not deformable convs and are checked as what they are);
+ * - forward output: the float64 reference of its op (reference.ts, roi-reference.ts; for the plain yardsticks,
+ *   a dense conv or RoIAlign, the plain op's, since they are checked as what they are);
  * - gradients (forward + backward): the float64 backward where the shape allows it, else the first
  *   implementation of the same kind whose forward passed (in row order, so a dcnv2 backend), which then serves
  *   as the baseline of the others.
  *
- * Tolerances are the conformance suite's (`defaultTolerance`: |got - want| <= atol + rtol*|want|, atol growing
- * with the reduction length): against float64 as they are, between two float32 implementations doubled
- * (`pairTolerance`), since each may be off by one tolerance.
+ * `checkAgainst` is the op-independent part; `checkImpl` the convolution's expectations, `checkRoiImpl`
+ * (roi-reference.ts) the RoI pooling's. Tolerances are the conformance suite's (|got - want| <= atol +
+ * rtol*|want|, atol growing with the reduction length): against float64 as they are, between two float32
+ * implementations doubled (`pairTolerance`), since each may be off by one tolerance.
  */
 import type { ConvGeometry } from '@dcnv2/core';
 import { compareTensors, defaultTolerance, pairTolerance, type ConvTensorName, type Tolerance } from '@dcnv2/conformance';
-import type { ImplKind } from './impls.js';
+import type { ConvKind } from './impls.js';
 import { EXPECTED_GRADS, gatherChannels, type ForwardReference, type GradTensor } from './reference.js';
 import type { Direction } from './shapes.js';
 
@@ -48,7 +49,7 @@ export interface GradBaseline {
 }
 
 export interface CheckInput {
-  readonly kind: ImplKind;
+  readonly kind: ConvKind;
   readonly direction: Direction;
   readonly geometry: ConvGeometry;
   /** The worker's tensors: `output`, and `grad_*` for forward + backward. */
@@ -69,41 +70,59 @@ function compareOne(tensor: string, got: Float32Array | undefined, want: ArrayLi
   return { tensor, pass: c.pass, maxAbsError: c.maxAbsError, atol: tol.atol, rtol: tol.rtol, against, ...(c.detail ? { detail: c.detail } : {}) };
 }
 
-export function checkImpl(input: CheckInput, refs: CheckReferences): CheckResult {
-  const g = input.geometry;
+/** What one implementation's tensors are held to: the float64 forward, and the float64 gradients when available. */
+export interface Expectations {
+  readonly output: {
+    readonly want: ArrayLike<number>;
+    readonly tol: Tolerance;
+    /** `f64`, `plain conv f64 (12 of 256 channels)`, ... */
+    readonly against: string;
+    /** The part of the implementation's output the reference covers (default: all of it). */
+    readonly select?: (got: Float32Array) => Float32Array;
+  };
+  /** Gradients the implementation must return in forward + backward. */
+  readonly gradNames: readonly string[];
+  readonly gradTolerance: (name: string) => Tolerance;
+  /** Float64 gradients by name, or null above the budget (then the baseline, or finiteness only). */
+  readonly grads: Partial<Record<string, ArrayLike<number>>> | null;
+  /** What the float64 gradients are called in the report: `f64`, `plain conv f64`. */
+  readonly gradsAgainst: string;
+}
+
+/**
+ * Compares an implementation's tensors with `e` (forward + backward: the gradients too, against float64 or,
+ * above its budget, against `baseline` with doubled tolerances). Shared by every op.
+ */
+export function checkAgainst(direction: Direction, outputs: ReadonlyMap<string, Float32Array>, e: Expectations, baseline: GradBaseline | null): CheckResult {
   const checks: TensorCheck[] = [];
   const unchecked: string[] = [];
-  const f = refs.forward;
-  const fwdAgainst = `${input.kind === 'dense' ? 'plain conv ' : ''}f64${f.full ? '' : ` (${f.channels.length} of ${g.outChannels} channels)`}`;
-  const output = input.outputs.get('output');
-  checks.push(
-    compareOne('output', output === undefined ? undefined : f.full ? output : gatherChannels(output, g, f.channels), f.values, defaultTolerance('output', g), fwdAgainst),
-  );
+  const output = outputs.get('output');
+  const o = e.output;
+  checks.push(compareOne('output', output === undefined ? undefined : o.select ? o.select(output) : output, o.want, o.tol, o.against));
 
   let gradsAgainst = '';
-  if (input.direction === 'fwdbwd') {
-    const names = EXPECTED_GRADS[input.kind];
-    if (refs.grads !== null) {
-      gradsAgainst = input.kind === 'dense' ? 'plain conv f64' : 'f64';
-      for (const name of names) {
-        const want = refs.grads[name];
+  if (direction === 'fwdbwd') {
+    if (e.grads !== null) {
+      gradsAgainst = e.gradsAgainst;
+      for (const name of e.gradNames) {
+        const want = e.grads[name];
         if (want === undefined) continue;
-        checks.push(compareOne(name, input.outputs.get(name), want, defaultTolerance(name as ConvTensorName, g), gradsAgainst));
+        checks.push(compareOne(name, outputs.get(name), want, e.gradTolerance(name), gradsAgainst));
       }
-    } else if (refs.baseline !== null) {
-      gradsAgainst = refs.baseline.id;
-      for (const name of names) {
-        const want = refs.baseline.grads.get(name);
+    } else if (baseline !== null) {
+      gradsAgainst = baseline.id;
+      for (const name of e.gradNames) {
+        const want = baseline.grads.get(name);
         if (want === undefined) {
-          unchecked.push(`${name} (the baseline ${refs.baseline.id} has none)`);
+          unchecked.push(`${name} (the baseline ${baseline.id} has none)`);
           continue;
         }
-        checks.push(compareOne(name, input.outputs.get(name), want, pairTolerance(defaultTolerance(name as ConvTensorName, g)), gradsAgainst));
+        checks.push(compareOne(name, outputs.get(name), want, pairTolerance(e.gradTolerance(name)), gradsAgainst));
       }
     } else {
       // The first of its kind above the float64 budget: still require every gradient to be present and finite.
-      for (const name of names) {
-        const got = input.outputs.get(name);
+      for (const name of e.gradNames) {
+        const got = outputs.get(name);
         const finite = got !== undefined && got.every((v) => Number.isFinite(v));
         if (!finite) checks.push({ tensor: name, pass: false, maxAbsError: Infinity, atol: 0, rtol: 0, against: 'finiteness', detail: got === undefined ? `no ${name} returned` : `${name} has non-finite values` });
       }
@@ -113,8 +132,28 @@ export function checkImpl(input: CheckInput, refs: CheckReferences): CheckResult
   }
   const pass = checks.every((c) => c.pass);
   const maxAbsError = checks.reduce((m, c) => Math.max(m, c.maxAbsError), 0);
-  const against = gradsAgainst === '' || gradsAgainst === fwdAgainst ? fwdAgainst : `output: ${fwdAgainst}; grads: ${gradsAgainst}`;
+  const against = gradsAgainst === '' || gradsAgainst === o.against ? o.against : `output: ${o.against}; grads: ${gradsAgainst}`;
   return { status: pass ? 'ok' : 'wrong', maxAbsError, against, tensors: checks, unchecked };
+}
+
+/** The convolution's check: a deformable conv against its float64 reference, a dense one against a plain conv. */
+export function checkImpl(input: CheckInput, refs: CheckReferences): CheckResult {
+  const g = input.geometry;
+  const f = refs.forward;
+  const dense = input.kind === 'dense';
+  const expectations: Expectations = {
+    output: {
+      want: f.values,
+      tol: defaultTolerance('output', g),
+      against: `${dense ? 'plain conv ' : ''}f64${f.full ? '' : ` (${f.channels.length} of ${g.outChannels} channels)`}`,
+      ...(f.full ? {} : { select: (got: Float32Array) => gatherChannels(got, g, f.channels) }),
+    },
+    gradNames: EXPECTED_GRADS[input.kind],
+    gradTolerance: (name) => defaultTolerance(name as ConvTensorName, g),
+    grads: refs.grads,
+    gradsAgainst: dense ? 'plain conv f64' : 'f64',
+  };
+  return checkAgainst(input.direction, input.outputs, expectations, refs.grads === null ? refs.baseline : null);
 }
 
 /** One line per failing tensor, for the WRONG report. */

@@ -4,7 +4,9 @@
  * a typo measures something other than what was asked.
  */
 import os from 'node:os';
-import { parseShapeArg, ShapeError, SWEEP_KINDS, type Direction, type NamedShape, type SweepKind } from './shapes.js';
+import { BENCH_OPS, DEFAULT_OP, isBenchOp, ROI_VARIANTS, type BenchOp, type RoiVariant } from './ops.js';
+import { NAMED_ROI_SHAPE_KEYS, namedRoiShape, parseRoiShapeArg, type RoiNamedShape } from './roi-shapes.js';
+import { NAMED_SHAPE_KEYS, parseShapeArg, ShapeError, SWEEP_KINDS, type Direction, type NamedShape, type SweepKind } from './shapes.js';
 import { DEFAULT_SCHEDULE } from './timing.js';
 
 export class ArgError extends Error {
@@ -12,8 +14,14 @@ export class ArgError extends Error {
 }
 
 export interface CliOptions {
-  /** Null: the default (A–E, or the sweep's default base). */
+  /** Ops to measure, in table order (default: deform_conv2d). */
+  readonly ops: readonly BenchOp[];
+  /** deform_conv2d shapes; null: the default (A–E, or the sweep's default base). */
   readonly shapes: readonly NamedShape[] | null;
+  /** deform_roi_pool shapes (`--shape R1`, `--roi-shape ...`); null: the default (R1, R2). */
+  readonly roiShapes: readonly RoiNamedShape[] | null;
+  /** Which dcnv2 RoI pooling rows to run: with offsets and masks, without (RoIAlign), or both. */
+  readonly variants: readonly RoiVariant[];
   readonly directions: readonly Direction[];
   readonly threads: readonly number[];
   /** `--impl` substrings; empty: every implementation. */
@@ -49,14 +57,21 @@ export function defaultThreads(): number[] {
 
 export const USAGE = `Usage: pnpm bench [options]            (from the repository root; or dcnv2-bench [options])
 
-Benchmarks every dcnv2 backend found against onnxruntime-web, onnxruntime-node, torchvision (when python3 has
-it) and a dense 3x3 convolution, forward and forward + backward. Each implementation runs in its own worker
+Benchmarks every dcnv2 backend found, forward and forward + backward: deform_conv2d against onnxruntime-web,
+onnxruntime-node, torchvision (when python3 has it) and a dense 3x3 convolution; deform_roi_pool against
+RoIAlign in torchvision, onnxruntime-node and onnxruntime-web. Each implementation runs in its own worker
 process; outputs are checked against a float64 reference before anything is timed. Progress goes to stderr,
 the markdown table to stdout.
 
 Options:
-  --shape S           A, B, C, D, E (comma list allowed) or N,C,H,W,Cout[,k,stride,pad,dil,groups,og];
-                      repeatable. Default: A,B,C,D,E (a sweep: its base, default B)
+  --op LIST           deform_conv2d, deform_roi_pool, a comma list of both, or all (default deform_conv2d)
+  --shape S           deform_conv2d: A, B, C, D, E or N,C,H,W,Cout[,k,stride,pad,dil,groups,og];
+                      deform_roi_pool: R1, R2. Comma lists allowed; repeatable. Default: A,B,C,D,E
+                      (a sweep: its base, default B) and R1,R2
+  --roi-shape S       a deform_roi_pool shape N,C,H,W,R,ph,pw,ratio,scale (ratio 0: adaptive; scale as
+                      0.0625 or 1/16); repeatable
+  --variant V         deform_roi_pool rows of dcnv2: modulated (offsets and masks), plain (neither: RoIAlign,
+                      like for like with the peers; rows dcnv2-<name>-plain) or both (default)
   --direction D       fwd, fwdbwd or both (default both; a sweep: fwd)
   --threads LIST      thread counts for implementations that take one (default ${defaultThreads().join(',')})
   --impl LIST         only implementations whose id contains one of these substrings (e.g. ort,dcnv2)
@@ -79,7 +94,8 @@ Options:
   --help              this text
 
 Relative paths are relative to the directory you ran the command from.
-Example: pnpm bench --shape C --json /tmp/c.json`;
+Examples: pnpm bench --shape C --json /tmp/c.json
+          pnpm bench --op deform_roi_pool --shape R1 --threads 1,2`;
 
 function positiveInt(flag: string, v: string, min = 1): number {
   if (!/^\d+$/.test(v)) throw new ArgError(`${flag}: expected an integer >= ${min}, got ${JSON.stringify(v)}`);
@@ -89,12 +105,38 @@ function positiveInt(flag: string, v: string, min = 1): number {
 }
 
 /** Flags that decide what is measured: meaningless with --from-json. */
-const MEASURING_FLAGS = new Set(['--backend-module', '--shape', '--direction', '--threads', '--impl', '--sweep', '--budget-ms', '--min-runs', '--max-runs', '--warmup', '--seed']);
-const VALUE_FLAGS = new Set(['--from-json', '--backend-module', '--shape', '--direction', '--threads', '--impl', '--json', '--sweep', '--plot', '--budget-ms', '--min-runs', '--max-runs', '--warmup', '--seed', '--readme']);
+const MEASURING_FLAGS = new Set(['--op', '--variant', '--roi-shape', '--backend-module', '--shape', '--direction', '--threads', '--impl', '--sweep', '--budget-ms', '--min-runs', '--max-runs', '--warmup', '--seed']);
+const VALUE_FLAGS = new Set(['--op', '--variant', '--roi-shape', '--from-json', '--backend-module', '--shape', '--direction', '--threads', '--impl', '--json', '--sweep', '--plot', '--budget-ms', '--min-runs', '--max-runs', '--warmup', '--seed', '--readme']);
 const BOOLEAN_FLAGS = new Set(['--matrix', '--update-readme', '--list', '--quiet', '--help', '-h']);
 
+/** The ops of `--op`: names, comma-separated, or `all`. */
+function parseOps(value: string): BenchOp[] {
+  if (value.trim() === 'all') return [...BENCH_OPS];
+  const ops = value.split(',').map((v) => v.trim());
+  for (const op of ops) if (!isBenchOp(op)) throw new ArgError(`--op: expected ${BENCH_OPS.join(', ')} or all, got ${JSON.stringify(op)}`);
+  // Tables follow BENCH_OPS order whatever order they were named in.
+  return BENCH_OPS.filter((op) => ops.includes(op));
+}
+
+type OpShape = { readonly op: 'deform_conv2d'; readonly shape: NamedShape } | { readonly op: 'deform_roi_pool'; readonly shape: RoiNamedShape };
+
+/** One `--shape` value: named shapes of either op (`C`, `R1`, `A,B,R1`), or one custom deform_conv2d shape. */
+function parseShapeValue(value: string): OpShape[] {
+  const parts = value.split(',').map((p) => p.trim());
+  if (!parts.every((p) => /^[A-Za-z][A-Za-z0-9]*$/.test(p))) return parseShapeArg(value).map((shape) => ({ op: 'deform_conv2d', shape }));
+  return parts.map((p): OpShape => {
+    const roi = namedRoiShape(p);
+    if (roi !== null) return { op: 'deform_roi_pool', shape: roi };
+    if (/^[A-Za-z]$/.test(p)) return { op: 'deform_conv2d', shape: parseShapeArg(p)[0] };
+    throw new ShapeError(`--shape ${p}: unknown shape; named shapes are ${NAMED_SHAPE_KEYS.join(', ')} (deform_conv2d) and ${NAMED_ROI_SHAPE_KEYS.join(', ')} (deform_roi_pool)`);
+  });
+}
+
 export function parseArgs(argv: readonly string[]): CliOptions {
+  let ops: BenchOp[] | null = null;
   const shapes: NamedShape[] = [];
+  const roiShapes: RoiNamedShape[] = [];
+  let variants: RoiVariant[] | null = null;
   let directions: Direction[] | null = null;
   let threads: number[] | null = null;
   const impl: string[] = [];
@@ -142,13 +184,28 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       if (value === undefined || (value.startsWith('--') && value.length > 2)) throw new ArgError(`${arg} needs a value`);
     }
     switch (arg) {
+      case '--op':
+        ops = parseOps(value);
+        break;
       case '--shape':
+      case '--roi-shape':
         try {
-          shapes.push(...parseShapeArg(value));
+          if (arg === '--roi-shape') roiShapes.push(parseRoiShapeArg(value));
+          else {
+            for (const s of parseShapeValue(value)) {
+              if (s.op === 'deform_conv2d') shapes.push(s.shape);
+              else roiShapes.push(s.shape);
+            }
+          }
         } catch (e) {
           if (e instanceof ShapeError) throw new ArgError(e.message);
           throw e;
         }
+        break;
+      case '--variant':
+        if (value === 'both') variants = [...ROI_VARIANTS];
+        else if ((ROI_VARIANTS as readonly string[]).includes(value)) variants = [value as RoiVariant];
+        else throw new ArgError(`--variant: expected ${ROI_VARIANTS.join(', ')} or both, got ${JSON.stringify(value)}`);
         break;
       case '--direction':
         if (value === 'fwd' || value === 'fwdbwd') directions = [value];
@@ -203,18 +260,31 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     }
   }
 
+  const selected = ops ?? [DEFAULT_OP];
+  const roiSelected = selected.includes('deform_roi_pool');
+  if (shapes.length > 0 && !selected.includes('deform_conv2d')) {
+    throw new ArgError(`--shape ${shapes.map((s) => s.label).join(', ')}: deform_conv2d shapes, but --op is ${selected.join(',')}`);
+  }
+  if (roiShapes.length > 0 && !roiSelected) {
+    throw new ArgError(`${roiShapes.map((s) => s.label).join(', ')}: deform_roi_pool shapes; add --op deform_roi_pool`);
+  }
+  if (variants !== null && !roiSelected) throw new ArgError('--variant chooses deform_roi_pool rows; add --op deform_roi_pool');
+  if (sweep !== null && roiSelected) throw new ArgError('--sweep sweeps deform_conv2d shapes; it does not combine with --op deform_roi_pool');
   if (fromJson !== null) {
     const measuring = [...given].filter((f) => MEASURING_FLAGS.has(f));
     if (measuring.length > 0) throw new ArgError(`--from-json re-renders a saved run: ${measuring.join(', ')} cannot change it`);
   }
   if (plot !== null && sweep === null && fromJson === null) throw new ArgError('--plot draws a sweep: add --sweep hw, channels or batch');
   if (sweep !== null && shapes.length > 1) throw new ArgError(`--sweep takes one base shape, got ${shapes.length} (${shapes.map((s) => s.label).join(', ')})`);
-  if (sweep !== null && (readme !== null || updateReadme)) throw new ArgError('--readme / --update-readme write the A–E tables; they do not combine with --sweep');
+  if (sweep !== null && (readme !== null || updateReadme)) throw new ArgError('--readme / --update-readme write the shape tables; they do not combine with --sweep');
   if (readme !== null && updateReadme) throw new ArgError('--readme and --update-readme: pick one');
   if (maxRuns < minRuns) throw new ArgError(`--max-runs ${maxRuns} is below --min-runs ${minRuns}`);
 
   return {
+    ops: selected,
     shapes: shapes.length > 0 ? shapes : null,
+    roiShapes: roiShapes.length > 0 ? roiShapes : null,
+    variants: variants ?? [...ROI_VARIANTS],
     directions: directions ?? (sweep !== null ? ['fwd'] : ['fwd', 'fwdbwd']),
     threads: threads ?? defaultThreads(),
     impl,

@@ -60,6 +60,7 @@ export function caseTensorEntries(c: CaseData): TensorEntry[] {
 
 /** What the case file's JSON header carries besides the tensors. */
 export interface CaseMeta {
+  readonly op: 'deform_conv2d';
   readonly geometry: ConvGeometry;
   readonly seed: number;
 }

@@ -9,20 +9,26 @@ import os from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArgError, parseArgs, USAGE, type CliOptions } from './args.js';
-import { buildCatalogue, pythonPath, resolveBackendModules } from './impls.js';
-import { benchDocument, JsonInputError, readJson, writeJson, type BenchDocument } from './json-output.js';
+import type { BenchCase } from './bench-case.js';
+import { convBenchCase } from './conv-bench-case.js';
+import { buildCatalogue, pythonPath, resolveBackendModules, type ImplSpec, type SkippedImpl } from './impls.js';
+import { benchDocument, JsonInputError, readJson, writeJson, type BenchDocument, type DocShape } from './json-output.js';
 import { describeMachine, machineInfo } from './machine.js';
 import { renderMarkdown, type RenderOptions } from './markdown.js';
+import type { BenchOp } from './ops.js';
+import type { BenchRecord } from './records.js';
 import { writePlot } from './plot-file.js';
 import { renderPlotSvg, sweepSeries } from './plot-svg.js';
 import { stderrProgress, type Progress } from './progress.js';
 import { checkReadme, ReadmeError, readmeSection, updateReadme } from './readme.js';
+import { roiBenchCase } from './roi-bench-case.js';
+import { NAMED_ROI_SHAPE_KEYS, NAMED_ROI_SHAPES } from './roi-shapes.js';
 import { runBench } from './run-bench.js';
-import { DEFAULT_SWEEP_BASE, NAMED_SHAPE_KEYS, NAMED_SHAPES, shapeLabel, sweepShapes, type NamedShape, type SweepKind } from './shapes.js';
+import { DEFAULT_SWEEP_BASE, NAMED_SHAPE_KEYS, NAMED_SHAPES, shapeLabel, sweepShapes, type SweepKind } from './shapes.js';
 import { DEFAULT_SCHEDULE } from './timing.js';
 
 /** The arguments `pnpm bench:readme` passes (root package.json); the README names that command when they match. */
-export const README_ARGS = ['--shape', 'A,B,C,D,E', '--direction', 'both', '--update-readme'];
+export const README_ARGS = ['--op', 'deform_conv2d,deform_roi_pool', '--shape', 'A,B,C,D,E,R1,R2', '--direction', 'both', '--update-readme'];
 
 /**
  * Where relative paths are relative to: the directory the user ran pnpm from (INIT_CWD) under the bench scripts,
@@ -75,34 +81,58 @@ export function commandLine(argv: readonly string[]): string {
   return ['pnpm bench', ...args.map(quote)].join(' ');
 }
 
-function runShapes(o: CliOptions): NamedShape[] {
-  if (o.sweep !== null) {
-    const base = o.shapes?.[0] ?? { label: DEFAULT_SWEEP_BASE, spec: NAMED_SHAPES[DEFAULT_SWEEP_BASE] };
-    return sweepShapes(base.spec, o.sweep);
+/** The shapes of every op asked for, in run order: the convolution's (or its sweep), then RoI pooling's. */
+function runShapes(o: CliOptions): DocShape[] {
+  const shapes: DocShape[] = [];
+  if (o.ops.includes('deform_conv2d')) {
+    const conv =
+      o.sweep !== null
+        ? sweepShapes((o.shapes?.[0] ?? { label: DEFAULT_SWEEP_BASE, spec: NAMED_SHAPES[DEFAULT_SWEEP_BASE] }).spec, o.sweep)
+        : (o.shapes ?? NAMED_SHAPE_KEYS.map((k) => ({ label: k, spec: NAMED_SHAPES[k] })));
+    shapes.push(...conv.map((s): DocShape => ({ op: 'deform_conv2d', ...s })));
   }
-  return o.shapes !== null ? [...o.shapes] : NAMED_SHAPE_KEYS.map((k) => ({ label: k, spec: NAMED_SHAPES[k] }));
+  if (o.ops.includes('deform_roi_pool')) {
+    const roi = o.roiShapes ?? NAMED_ROI_SHAPE_KEYS.map((k) => ({ label: k, spec: NAMED_ROI_SHAPES[k] }));
+    shapes.push(...roi.map((s): DocShape => ({ op: 'deform_roi_pool', ...s })));
+  }
+  return shapes;
+}
+
+/** A shape's case: its inputs drawn and its reference ready to compute. */
+function benchCase(s: DocShape, seed: number, progress: Progress): BenchCase {
+  return s.op === 'deform_conv2d' ? convBenchCase(s, seed, progress) : roiBenchCase(s, seed, progress);
 }
 
 /** Finds the implementations, measures, and returns the run as a document (or an exit status). */
 async function measure(o: CliOptions, argv: readonly string[], progress: Progress): Promise<BenchDocument | number> {
-  const catalogue = await buildCatalogue(o.impl, resolveBackendModules(o.backendModules, userDirectory()));
+  const extra = resolveBackendModules(o.backendModules, userDirectory());
+  const impls: ImplSpec[] = [];
+  const skipped: (SkippedImpl & { readonly op: BenchOp })[] = [];
+  for (const op of o.ops) {
+    const catalogue = await buildCatalogue(op, o.impl, extra, o.variants);
+    impls.push(...catalogue.impls);
+    skipped.push(...catalogue.skipped.map((s) => ({ ...s, op })));
+  }
+  const ofOps = o.ops.length > 1;
   if (o.list) {
-    for (const i of catalogue.impls) process.stdout.write(`${i.id.padEnd(18)} ${i.description}${i.threaded ? '' : ' (single-threaded)'}\n`);
-    for (const s of catalogue.skipped) process.stdout.write(`${s.id.padEnd(18)} not available: ${s.reason}\n`);
+    for (const i of impls) process.stdout.write(`${ofOps ? `${i.op.padEnd(16)} ` : ''}${i.id.padEnd(22)} ${i.description}${i.threaded ? '' : ' (single-threaded)'}\n`);
+    for (const s of skipped) process.stdout.write(`${ofOps ? `${s.op.padEnd(16)} ` : ''}${s.id.padEnd(22)} not available: ${s.reason}\n`);
     return 0;
   }
-  if (catalogue.impls.length === 0) {
+  if (impls.length === 0) {
     process.stderr.write(`dcnv2-bench: no implementation to run${o.impl.length > 0 ? ` matches --impl ${o.impl.join(',')}` : ''}\n`);
-    for (const s of catalogue.skipped) process.stderr.write(`  ${s.id}: ${s.reason}\n`);
+    for (const s of skipped) process.stderr.write(`  ${s.id}: ${s.reason}\n`);
     return 2;
   }
-  for (const s of catalogue.skipped) progress.info(`not available: ${s.id}: ${s.reason}`);
+  // A backend missing for one op is missing for every op: say it once.
+  const missing = [...new Map(skipped.map((s) => [`${s.id}: ${s.reason}`, s])).values()];
+  for (const s of missing) progress.info(`not available: ${s.id}: ${s.reason}`);
 
   const shapes = runShapes(o);
   const machine = machineInfo();
   if (machine.load_at_start > 0.5) progress.warn(`load average is ${machine.load_at_start}: other processes compete for the CPU and the numbers will be noisy`);
   progress.info(`${describeMachine(machine)}`);
-  progress.info(`${catalogue.impls.length} implementations x ${shapes.length} shapes x ${o.directions.join('+')}, threads ${o.threads.join(',')}`);
+  progress.info(`${impls.length} implementations (${o.ops.join(', ')}) x ${shapes.length} shapes x ${o.directions.join('+')}, threads ${o.threads.join(',')}`);
 
   const tmpDir = mkdtempSync(join(os.tmpdir(), 'dcnv2-bench-'));
   const cleanup = () => rmSync(tmpDir, { recursive: true, force: true });
@@ -115,12 +145,11 @@ async function measure(o: CliOptions, argv: readonly string[], progress: Progres
   let result;
   try {
     result = await runBench({
-      shapes,
+      cases: shapes.map((s) => () => benchCase(s, o.seed, progress)),
       directions: o.directions,
       threads: o.threads,
-      impls: catalogue.impls,
+      impls,
       schedule: { ...DEFAULT_SCHEDULE, warmupRuns: o.warmup, minRuns: o.minRuns, maxRuns: o.maxRuns, budgetMs: o.budgetMs },
-      seed: o.seed,
       tmpDir,
       python: pythonPath(),
       progress,
@@ -134,22 +163,30 @@ async function measure(o: CliOptions, argv: readonly string[], progress: Progres
     command: ['pnpm bench', ...argv.map(quote)].join(' '),
     reproduce: commandLine(argv),
     machine,
-    options: { ...o, shapes: shapes.map((s) => s.label) },
+    options: {
+      ...o,
+      shapes: shapes.filter((s) => s.op === 'deform_conv2d').map((s) => s.label),
+      roiShapes: shapes.filter((s) => s.op === 'deform_roi_pool').map((s) => s.label),
+    },
+    ops: o.ops,
     shapes,
     directions: o.directions,
     sweep: o.sweep,
-    impls: catalogue.impls.map((i) => ({ id: i.id, description: i.description })),
+    impls: impls.map((i) => ({ op: i.op, id: i.id, description: i.description })),
     records: result.records,
     problems: result.problems,
-    notes: [...catalogue.skipped.map((s) => `${s.id} not available: ${s.reason}`), ...result.notes],
+    notes: [...missing.map((s) => `${s.id} not available: ${s.reason}`), ...result.notes],
   });
 }
 
-/** The sweep chart of a run. */
+/** The sweep chart of a run (sweeps are of the convolution). */
 function sweepSvg(doc: BenchDocument, sweep: SweepKind): string {
-  const first = doc.shapes[0];
+  const first = doc.shapes.find((s) => s.op === 'deform_conv2d');
   const swept = sweep === 'hw' ? 'H = W' : sweep === 'channels' ? 'Cin = Cout' : 'batch N';
-  const tagOf = (r: { dims: { h: number; cin: number; n: number } }) => String(sweep === 'hw' ? r.dims.h : sweep === 'channels' ? r.dims.cin : r.dims.n);
+  const tagOf = (r: BenchRecord) => {
+    const d = r.dims;
+    return String(sweep === 'hw' ? d.h : sweep === 'channels' ? ('cin' in d ? d.cin : d.c) : d.n);
+  };
   const base = first === undefined ? '' : ` around ${shapeLabel(first.spec).replace(/^(\d+)x(\d+)x(\d+)x(\d+)/, (m, n, c, h, w) => (sweep === 'hw' ? `${n}x${c}xHxW` : sweep === 'channels' ? `${n}xCx${h}x${w}` : `Nx${c}x${h}x${w}`))}`;
   return renderPlotSvg({
     title: `dcnv2 bench: time per call against work, sweeping ${swept}${base}`,
@@ -160,7 +197,11 @@ function sweepSvg(doc: BenchDocument, sweep: SweepKind): string {
     ],
     xLabel: 'problem size: forward work per call, GFLOP (2·N·Cout·Ho·Wo·(Cin/groups)·kh·kw)',
     yLabel: 'median time per call, ms (whiskers: min–max)',
-    series: sweepSeries(doc.records, tagOf, doc.impls.map((i) => i.id)),
+    series: sweepSeries(
+      doc.records.filter((r) => r.op === 'deform_conv2d'),
+      tagOf,
+      doc.impls.map((i) => i.id),
+    ),
   });
 }
 
@@ -213,6 +254,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 
   const render: RenderOptions = {
+    ops: doc.ops,
     shapeOrder: doc.shapes.map((s) => s.label),
     implOrder: doc.impls.map((i) => i.id),
     directions: doc.directions,

@@ -1,7 +1,10 @@
 /**
- * The implementations the bench knows, in the order rows appear: every dcnv2 backend found (backends.ts), then
- * the peers a user would pick instead (deformable ones, then the dense yardsticks). Each entry says which
- * worker adapter runs it, in which runtime, which directions it has and whether it takes a thread count.
+ * The implementations the bench knows, per op, in the order rows appear: every dcnv2 backend found
+ * (backends.ts), then the peers a user would pick instead. For the convolution: deformable peers, then the dense
+ * yardsticks (a plain conv of the same shape). For RoI pooling: dcnv2 with offsets and masks and, as a separate
+ * `-plain` row, without them (`--variant`), then the RoIAlign peers, which have no offsets or masks. Each entry
+ * says which worker adapter runs it, in which runtime, which directions it has and whether it takes a thread
+ * count.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,17 +12,23 @@ import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { discoverBackends } from './backends.js';
+import { ROI_VARIANTS, type BenchOp, type RoiVariant } from './ops.js';
 import type { Direction } from './shapes.js';
 
-export type ImplKind = 'deformable' | 'dense';
+/** Convolution rows: the deformable conv, or a dense conv of the same shape (the cost yardstick). */
+export type ConvKind = 'deformable' | 'dense';
+/** RoI pooling rows: modulated deformable RoI pooling, or plain RoIAlign (no offset, no mask). */
+export type RoiKind = 'deformable' | 'plain';
+export type ImplKind = ConvKind | RoiKind;
 
 export interface ImplSpec {
-  /** Row name: `dcnv2-cpu`, `ort-web`, `dense-tfjs-wasm`, ... */
+  readonly op: BenchOp;
+  /** Row name: `dcnv2-cpu`, `ort-web`, `dense-tfjs-wasm`, `dcnv2-cpu-plain`, `roialign-torchvision`, ... */
   readonly id: string;
   /** Worker adapter (worker.ts, python/torch_worker.py). */
   readonly adapter: string;
   readonly runtime: 'node' | 'python';
-  /** A dense conv is the cost yardstick, not a deformable conv: checked against a plain conv instead. */
+  /** What it computes, so what it is checked against: a dense conv or RoIAlign is held to the plain op's reference. */
   readonly kind: ImplKind;
   /** Directions it implements (fwdbwd only where it has a backward; dcnv2 backends say so at setup). */
   readonly directions: readonly Direction[];
@@ -49,8 +58,9 @@ export function pythonPath(): string {
   return process.env.DCNV2_BENCH_PYTHON || DEFAULT_PYTHON;
 }
 
-const PEERS: readonly ImplSpec[] = [
+const CONV_PEERS: readonly ImplSpec[] = [
   {
+    op: 'deform_conv2d',
     id: 'ort-web',
     adapter: 'ort-web',
     runtime: 'node',
@@ -61,6 +71,7 @@ const PEERS: readonly ImplSpec[] = [
     description: 'onnxruntime-web DeformConv (opset 19), wasm backend under Node',
   },
   {
+    op: 'deform_conv2d',
     id: 'ort-node',
     adapter: 'ort-node',
     runtime: 'node',
@@ -71,6 +82,7 @@ const PEERS: readonly ImplSpec[] = [
     description: 'onnxruntime-node DeformConv (opset 19), CPU execution provider (native)',
   },
   {
+    op: 'deform_conv2d',
     id: 'torchvision',
     adapter: 'torchvision',
     runtime: 'python',
@@ -80,6 +92,7 @@ const PEERS: readonly ImplSpec[] = [
     description: 'torchvision.ops.deform_conv2d on the CPU, through python3',
   },
   {
+    op: 'deform_conv2d',
     id: 'dense-tfjs-cpu',
     adapter: 'dense-tfjs-cpu',
     runtime: 'node',
@@ -90,6 +103,7 @@ const PEERS: readonly ImplSpec[] = [
     description: 'plain conv: tfjs-core fused conv2d on tfjs-backend-cpu (JavaScript)',
   },
   {
+    op: 'deform_conv2d',
     id: 'dense-tfjs-wasm',
     adapter: 'dense-tfjs-wasm',
     runtime: 'node',
@@ -100,6 +114,7 @@ const PEERS: readonly ImplSpec[] = [
     description: 'plain conv: tfjs-core fused conv2d on tfjs-backend-wasm (XNNPACK, SIMD)',
   },
   {
+    op: 'deform_conv2d',
     id: 'dense-ort-node',
     adapter: 'dense-ort-node',
     runtime: 'node',
@@ -110,6 +125,7 @@ const PEERS: readonly ImplSpec[] = [
     description: 'plain conv: onnxruntime-node Conv, CPU execution provider (native)',
   },
   {
+    op: 'deform_conv2d',
     id: 'dense-torch',
     adapter: 'dense-torch',
     runtime: 'python',
@@ -119,6 +135,46 @@ const PEERS: readonly ImplSpec[] = [
     description: 'plain conv: torch.nn.functional.conv2d on the CPU, through python3',
   },
 ];
+
+const ROIALIGN_NO_GRADIENT = 'ONNX Runtime has no RoiAlign gradient (inference only)';
+
+/** The RoIAlign peers: what a user has instead of deformable RoI pooling, without offsets and masks. */
+const ROI_PEERS: readonly ImplSpec[] = [
+  {
+    op: 'deform_roi_pool',
+    id: 'roialign-ort-web',
+    adapter: 'roialign-ort-web',
+    runtime: 'node',
+    kind: 'plain',
+    directions: ['fwd'],
+    fwdOnlyReason: ROIALIGN_NO_GRADIENT,
+    threaded: true,
+    description: 'onnxruntime-web RoiAlign (opset 16, half_pixel, avg), wasm backend under Node',
+  },
+  {
+    op: 'deform_roi_pool',
+    id: 'roialign-ort-node',
+    adapter: 'roialign-ort-node',
+    runtime: 'node',
+    kind: 'plain',
+    directions: ['fwd'],
+    fwdOnlyReason: ROIALIGN_NO_GRADIENT,
+    threaded: true,
+    description: 'onnxruntime-node RoiAlign (opset 16, half_pixel, avg), CPU execution provider (native)',
+  },
+  {
+    op: 'deform_roi_pool',
+    id: 'roialign-torchvision',
+    adapter: 'roialign-torchvision',
+    runtime: 'python',
+    kind: 'plain',
+    directions: ['fwd', 'fwdbwd'],
+    threaded: true,
+    description: 'torchvision.ops.roi_align(aligned=True) on the CPU, through python3',
+  },
+];
+
+const PEERS: Readonly<Record<BenchOp, readonly ImplSpec[]>> = { deform_conv2d: CONV_PEERS, deform_roi_pool: ROI_PEERS };
 
 /** What python3 can import: null when fine, else why the PyTorch peers are skipped. */
 export function probePython(python: string): Promise<{ torch: string | null; torchvision: string | null }> {
@@ -150,9 +206,20 @@ export function probePython(python: string): Promise<{ torch: string | null; tor
   });
 }
 
-/** A dcnv2 backend as a benchmarked implementation: every backend module is driven the same way. */
-function dcnv2Impl(id: string, module: string, description: string): ImplSpec {
-  return { id, adapter: 'dcnv2', runtime: 'node', kind: 'deformable', directions: ['fwd', 'fwdbwd'], threaded: true, module, description };
+/**
+ * A dcnv2 backend as benchmarked implementations of `op`: every backend module is driven the same way. For RoI
+ * pooling, one row per variant: `dcnv2-<name>` with offsets and masks, `dcnv2-<name>-plain` without.
+ */
+function dcnv2Impls(op: BenchOp, name: string, module: string, source: string, variants: readonly RoiVariant[]): ImplSpec[] {
+  const common = { op, runtime: 'node', directions: ['fwd', 'fwdbwd'], threaded: true, module } as const;
+  if (op === 'deform_conv2d') {
+    return [{ ...common, id: `dcnv2-${name}`, adapter: 'dcnv2', kind: 'deformable', description: `dcnv2 ${name} backend (${source}) through @dcnv2/core` }];
+  }
+  return variants.map((v): ImplSpec =>
+    v === 'modulated'
+      ? { ...common, id: `dcnv2-${name}`, adapter: 'dcnv2-roi', kind: 'deformable', description: `dcnv2 ${name} backend (${source}) through @dcnv2/core deformRoiPool, with offsets and masks` }
+      : { ...common, id: `dcnv2-${name}-plain`, adapter: 'dcnv2-roi-plain', kind: 'plain', description: `dcnv2 ${name} backend (${source}) through @dcnv2/core deformRoiPool without offset and mask (= RoIAlign aligned=True)` },
+  );
 }
 
 /** Matches an id against `--impl` patterns (comma-separated substrings; none given: everything). */
@@ -194,10 +261,23 @@ export function resolveBackendModules(specs: readonly string[], cwd: string): Ex
   });
 }
 
-/** Every implementation that can run here, after the `--impl` filter, and why the others cannot. */
-export async function buildCatalogue(patterns: readonly string[], extra: readonly ExtraBackend[] = []): Promise<Catalogue> {
+/**
+ * Every implementation of `op` that can run here, after the `--impl` filter, and why the others cannot.
+ * `variants`: which dcnv2 RoI pooling rows to run (ignored for the convolution).
+ */
+export async function buildCatalogue(
+  op: BenchOp,
+  patterns: readonly string[],
+  extra: readonly ExtraBackend[] = [],
+  variants: readonly RoiVariant[] = ROI_VARIANTS,
+): Promise<Catalogue> {
   const impls: ImplSpec[] = [];
   const skipped: SkippedImpl[] = [];
+  const add = (name: string, file: string, source: string) => {
+    for (const impl of dcnv2Impls(op, name, file, source, variants)) if (matchesFilter(impl.id, patterns)) impls.push(impl);
+  };
+  // A --backend-module of the same name as a workspace backend replaces it.
+  const given = new Set<string>();
   for (const e of extra) {
     if (e.file === null) {
       skipped.push({ id: e.spec, reason: e.reason ?? 'not found' });
@@ -210,23 +290,24 @@ export async function buildCatalogue(patterns: readonly string[], extra: readonl
       skipped.push({ id: e.spec, reason: `${e.file}: ${err instanceof Error ? err.message : String(err)}` });
       continue;
     }
-    const id = `dcnv2-${name}`;
-    if (!matchesFilter(id, patterns)) continue;
-    impls.push(dcnv2Impl(id, e.file, `dcnv2 ${name} backend (${e.spec}) through @dcnv2/core`));
+    if (given.has(name)) continue;
+    given.add(name);
+    add(name, e.file, e.spec);
   }
   for (const b of discoverBackends()) {
-    const id = `dcnv2-${b.name}`;
-    if (!matchesFilter(id, patterns) || impls.some((i) => i.id === id)) continue;
+    if (given.has(b.name)) continue;
     if (b.file === null) {
-      skipped.push({ id, reason: b.reason ?? 'not available' });
+      const id = `dcnv2-${b.name}`;
+      if (matchesFilter(id, patterns)) skipped.push({ id, reason: b.reason ?? 'not available' });
       continue;
     }
-    impls.push(dcnv2Impl(id, b.file, `dcnv2 ${b.name} backend (${b.pkg}) through @dcnv2/core`));
+    add(b.name, b.file, b.pkg);
   }
-  const wanted = PEERS.filter((p) => matchesFilter(p.id, patterns));
+  const wanted = PEERS[op].filter((p) => matchesFilter(p.id, patterns));
   const python = wanted.some((p) => p.runtime === 'python') ? await probePython(pythonPath()) : null;
   for (const p of wanted) {
-    const reason = p.runtime !== 'python' || python === null ? null : p.adapter === 'torchvision' ? python.torchvision : python.torch;
+    const needsTorchvision = p.adapter === 'torchvision' || p.adapter === 'roialign-torchvision';
+    const reason = p.runtime !== 'python' || python === null ? null : needsTorchvision ? python.torchvision : python.torch;
     if (reason !== null) skipped.push({ id: p.id, reason });
     else impls.push(p);
   }

@@ -1,22 +1,50 @@
 /**
- * Markdown rendering of a run: one table per direction, a row per implementation, shape and thread count, with
- * the time ratios to the yardsticks (onnxruntime-web and onnxruntime-node at 1 thread for the forward,
- * torchvision at 1 thread where it ran), the agreement check, memory, and footnotes that say what each column
- * means. Columns are padded so the raw text reads as a table in a terminal too.
+ * Markdown rendering of a run: per op, one table per direction, a row per implementation, shape and thread
+ * count, with the time ratios to the op's yardsticks (deform_conv2d: onnxruntime-web and onnxruntime-node at 1
+ * thread for the forward, torchvision at 1 thread where it ran; deform_roi_pool: the RoIAlign peers at 1 thread),
+ * the agreement check, memory, and footnotes that say what each column means. Columns are padded so the raw
+ * text reads as a table in a terminal too.
  */
+import { BENCH_OPS, DEFAULT_OP, type BenchOp } from './ops.js';
 import type { BenchRecord, Problem } from './records.js';
 import { peerKey } from './records.js';
 import type { Direction } from './shapes.js';
 
-export const DIRECTION_TITLES: Readonly<Record<Direction, string>> = {
-  fwd: 'Forward',
-  fwdbwd: 'Forward + backward (all five gradients)',
+/** Table headings per op and direction (the convolution's predate RoI pooling and stay as they were). */
+export const DIRECTION_TITLES: Readonly<Record<BenchOp, Readonly<Record<Direction, string>>>> = {
+  deform_conv2d: {
+    fwd: 'Forward',
+    fwdbwd: 'Forward + backward (all five gradients)',
+  },
+  deform_roi_pool: {
+    fwd: 'RoI pooling, forward',
+    fwdbwd: 'RoI pooling, forward + backward (gradients of input, offset and mask; RoIAlign rows: of input)',
+  },
 };
 
-/** Peers every row is compared with, in column order, where they have a row in the table. */
-export const YARDSTICKS: readonly string[] = ['ort-web@1t', 'ort-node@1t', 'torchvision@1t'];
+/** Peers every row is compared with, per op, in column order, where they have a row in the table. */
+export const YARDSTICKS: Readonly<Record<BenchOp, readonly string[]>> = {
+  deform_conv2d: ['ort-web@1t', 'ort-node@1t', 'torchvision@1t'],
+  deform_roi_pool: ['roialign-ort-web@1t', 'roialign-ort-node@1t', 'roialign-torchvision@1t'],
+};
+
+/** What GFLOP/s counts, per op (`x3` is appended for forward + backward). */
+const WORK_DEFINITIONS: Readonly<Record<BenchOp, { readonly fwd: string; readonly bwd: string }>> = {
+  deform_conv2d: { fwd: '2·N·Cout·Ho·Wo·(Cin/groups)·kh·kw', bwd: ' ×3 (forward, data gradient and weight gradient)' },
+  deform_roi_pool: { fwd: '8 per bilinear sample and channel (four corner multiply-adds; C·ph·pw·grid_h·grid_w samples per RoI)', bwd: ' ×3 (forward, input-gradient scatter, offset and mask gradients)' },
+};
+
+/** How the rows of an op are checked, introducing the list of references. */
+const CHECK_NOTES: Readonly<Record<BenchOp, string>> = {
+  deform_conv2d:
+    "- check: largest |error| of the first run (before any timing) against a reference, within the conformance suite's tolerances; f64 = the float64 reference of @dcnv2/conformance, on a subset of output channels where noted. Dense rows are plain convolutions, checked against a plain convolution:",
+  deform_roi_pool:
+    "- check: largest |error| of the first run (before any timing) against the float64 reference of @dcnv2/conformance, within the conformance suite's RoI pooling tolerances. RoIAlign rows (the peers, and dcnv2's `-plain` rows, called without offset and mask) are checked against the reference without offset and mask:",
+};
 
 export interface RenderOptions {
+  /** Ops in table order; default: those with records or problems (the convolution when there are none). */
+  readonly ops?: readonly BenchOp[];
   /** Shape labels in the order to show them. */
   readonly shapeOrder: readonly string[];
   /** Implementation ids in row order. */
@@ -67,10 +95,12 @@ function orderIndex(list: readonly string[], v: string): number {
 
 type Row = { readonly kind: 'record'; readonly r: BenchRecord } | { readonly kind: 'problem'; readonly p: Problem };
 
-export function renderDirection(records: readonly BenchRecord[], problems: readonly Problem[], direction: Direction, o: RenderOptions): string {
-  const recs = records.filter((r) => r.direction === direction);
-  const shown = problems.filter((p) => p.direction === direction && (p.status === 'wrong' || p.status === 'error'));
-  const yardsticks = YARDSTICKS.filter((y) => recs.some((r) => peerKey(r) === y));
+/** The table of one op and direction, with its footnotes. */
+export function renderDirection(records: readonly BenchRecord[], problems: readonly Problem[], op: BenchOp, direction: Direction, o: RenderOptions): string {
+  const recs = records.filter((r) => r.op === op && r.direction === direction);
+  const ofOp = problems.filter((p) => p.op === op && p.direction === direction);
+  const shown = ofOp.filter((p) => p.status === 'wrong' || p.status === 'error');
+  const yardsticks = YARDSTICKS[op].filter((y) => recs.some((r) => peerKey(r) === y));
   const rows: Row[] = [...recs.map((r) => ({ kind: 'record' as const, r })), ...shown.map((p) => ({ kind: 'problem' as const, p }))];
   const sortKey = (row: Row) => {
     const x = row.kind === 'record' ? row.r : row.p;
@@ -107,17 +137,17 @@ export function renderDirection(records: readonly BenchRecord[], problems: reado
     ];
   });
 
-  const parts: string[] = [`### ${DIRECTION_TITLES[direction]}`, ''];
+  const parts: string[] = [`### ${DIRECTION_TITLES[op][direction]}`, ''];
   if (body.length === 0) {
     parts.push('Nothing ran in this direction.');
   } else {
     parts.push(renderTable(header, body, right));
   }
-  parts.push('', ...footnotes(recs, problems.filter((p) => p.direction === direction), yardsticks, direction));
+  parts.push('', ...footnotes(recs, ofOp, yardsticks, op, direction));
   return parts.join('\n');
 }
 
-function footnotes(recs: readonly BenchRecord[], problems: readonly Problem[], yardsticks: readonly string[], direction: Direction): string[] {
+function footnotes(recs: readonly BenchRecord[], problems: readonly Problem[], yardsticks: readonly string[], op: BenchOp, direction: Direction): string[] {
   const lines: string[] = [];
   if (recs.length > 0) {
     const runs = recs.map((r) => r.runs);
@@ -126,8 +156,9 @@ function footnotes(recs: readonly BenchRecord[], problems: readonly Problem[], y
     lines.push(
       `- Times per call from the host's point of view (inputs in host memory, result back on the host): median, min and max of ${lo === hi ? lo : `${lo}–${hi}`} timed runs per row, after warm-up, implementations interleaved in one process run.`,
     );
+    const work = WORK_DEFINITIONS[op];
     lines.push(
-      `- GFLOP/s: 2·N·Cout·Ho·Wo·(Cin/groups)·kh·kw${direction === 'fwdbwd' ? ' ×3 (forward, data gradient and weight gradient)' : ''} per median time; sampling and interpolation are not counted.`,
+      `- GFLOP/s: ${work.fwd}${direction === 'fwdbwd' ? work.bwd : ''} per median time; ${op === 'deform_conv2d' ? 'sampling and interpolation are not counted' : 'index and weight arithmetic is not counted'}.`,
     );
     lines.push(
       "- Memory, per implementation's own worker process: peak RSS while running (runtime and inputs included); RSS +MB: peak minus the RSS after setup (what running the op added, garbage not yet collected included); wasm +MB: growth of the wasm linear memory (0: the op fit in the heap the runtime had already reserved).",
@@ -140,9 +171,7 @@ function footnotes(recs: readonly BenchRecord[], problems: readonly Problem[], y
       if (!ids.includes(r.impl)) ids.push(r.impl);
       byRef.set(r.check_against, ids);
     }
-    lines.push(
-      '- check: largest |error| of the first run (before any timing) against a reference, within the conformance suite\'s tolerances; f64 = the float64 reference of @dcnv2/conformance, on a subset of output channels where noted. Dense rows are plain convolutions, checked against a plain convolution:',
-    );
+    lines.push(CHECK_NOTES[op]);
     for (const [ref, ids] of byRef) lines.push(`  - ${ids.join(", ")}: ${ref}`);
   }
   const wrong = problems.filter((p) => p.status === 'wrong');
@@ -160,10 +189,10 @@ function footnotes(recs: readonly BenchRecord[], problems: readonly Problem[], y
   return lines;
 }
 
-/** Every record divided by every other record of the same shape and direction. */
-export function renderMatrix(records: readonly BenchRecord[], shape: string, direction: Direction, implOrder: readonly string[]): string {
+/** Every record divided by every other record of the same op, shape and direction. */
+export function renderMatrix(records: readonly BenchRecord[], op: BenchOp, shape: string, direction: Direction, implOrder: readonly string[]): string {
   const recs = records
-    .filter((r) => r.shape === shape && r.direction === direction)
+    .filter((r) => r.op === op && r.shape === shape && r.direction === direction)
     .sort((a, b) => orderIndex(implOrder, a.impl) - orderIndex(implOrder, b.impl) || a.threads - b.threads);
   if (recs.length < 2) return '';
   const keys = recs.map(peerKey);
@@ -172,15 +201,25 @@ export function renderMatrix(records: readonly BenchRecord[], shape: string, dir
   return [`#### Ratio matrix, ${shape} ${direction}`, '', renderTable(header, body, [false, ...keys.map(() => true)])].join('\n');
 }
 
+/** The ops to render: `o.ops`, else those the records and problems mention, else the convolution. */
+export function renderedOps(records: readonly BenchRecord[], problems: readonly Problem[], o: RenderOptions): readonly BenchOp[] {
+  if (o.ops !== undefined) return o.ops;
+  const present = BENCH_OPS.filter((op) => records.some((r) => r.op === op) || problems.some((p) => p.op === op));
+  return present.length > 0 ? present : [DEFAULT_OP];
+}
+
 export function renderMarkdown(records: readonly BenchRecord[], problems: readonly Problem[], o: RenderOptions): string {
   const parts: string[] = [];
-  for (const d of o.directions) parts.push(renderDirection(records, problems, d, o));
+  const ops = renderedOps(records, problems, o);
+  for (const op of ops) for (const d of o.directions) parts.push(renderDirection(records, problems, op, d, o));
   if (o.notes !== undefined && o.notes.length > 0) parts.push(['Notes:', '', ...o.notes.map((n) => `- ${n}`)].join('\n'));
   if (o.matrix) {
-    for (const d of o.directions) {
-      for (const s of o.shapeOrder) {
-        const m = renderMatrix(records, s, d, o.implOrder);
-        if (m !== '') parts.push(m);
+    for (const op of ops) {
+      for (const d of o.directions) {
+        for (const s of o.shapeOrder) {
+          const m = renderMatrix(records, op, s, d, o.implOrder);
+          if (m !== '') parts.push(m);
+        }
       }
     }
   }

@@ -12,7 +12,7 @@
 import { convMacs, type ConvGeometry } from '@dcnv2/core';
 import { conv2dF64, deformConv2dBackwardF64, deformConv2dF64 } from '@dcnv2/conformance';
 import type { CaseData } from './case-data.js';
-import type { ImplKind } from './impls.js';
+import type { ConvKind } from './impls.js';
 
 export const FORWARD_REFERENCE_MACS = 1.2e8;
 export const BACKWARD_REFERENCE_MACS = 1.2e8;
@@ -31,7 +31,7 @@ export interface ForwardReference {
 export type GradTensor = 'grad_input' | 'grad_offset' | 'grad_mask' | 'grad_weight' | 'grad_bias';
 
 /** Gradients each kind must produce in forward + backward. */
-export const EXPECTED_GRADS: Readonly<Record<ImplKind, readonly GradTensor[]>> = {
+export const EXPECTED_GRADS: Readonly<Record<ConvKind, readonly GradTensor[]>> = {
   deformable: ['grad_input', 'grad_offset', 'grad_mask', 'grad_weight', 'grad_bias'],
   dense: ['grad_input', 'grad_weight', 'grad_bias'],
 };
@@ -64,7 +64,7 @@ function restrict(c: CaseData, channels: readonly number[]) {
   return { g: { ...g, outChannels: channels.length }, weight, bias };
 }
 
-export function forwardReference(c: CaseData, kind: ImplKind, budget = FORWARD_REFERENCE_MACS): ForwardReference {
+export function forwardReference(c: CaseData, kind: ConvKind, budget = FORWARD_REFERENCE_MACS): ForwardReference {
   const channels = referenceChannels(c.geometry, budget);
   const r = restrict(c, channels);
   const values =
@@ -91,7 +91,7 @@ export function gatherChannels(output: Float32Array, g: ConvGeometry, channels: 
  * Every gradient of L = sum(output * gradOutput) in float64, or null when the shape is above the budget. For
  * a dense conv: the deformable reference with zero offsets and unit masks, which is a plain convolution.
  */
-export function backwardReference(c: CaseData, kind: ImplKind, budget = BACKWARD_REFERENCE_MACS): Partial<Record<GradTensor, Float64Array>> | null {
+export function backwardReference(c: CaseData, kind: ConvKind, budget = BACKWARD_REFERENCE_MACS): Partial<Record<GradTensor, Float64Array>> | null {
   const g = c.geometry;
   if (convMacs(g) > budget) return null;
   const offset = kind === 'deformable' ? c.offset : new Float32Array(c.offset.length);

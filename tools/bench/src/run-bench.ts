@@ -1,34 +1,38 @@
 /**
- * The coordinator: for each shape and direction, one worker process per implementation and thread count, all
- * fed the same case file; then, in order, setup, the agreement check (a WRONG implementation leaves before any
- * timing), interleaved timing across all surviving workers, and a memory reading. Workers live only for one
- * shape and direction, so each one's peak RSS belongs to exactly that case.
+ * The coordinator: for each case (an op at one shape) and direction, one worker process per implementation of
+ * that op and thread count, all fed the same case file; then, in order, setup, the agreement check (a WRONG
+ * implementation leaves before any timing), interleaved timing across all surviving workers, and a memory
+ * reading. Workers live only for one case and direction, so each one's peak RSS belongs to exactly that case.
+ * Nothing here depends on the op: the case (bench-case.ts) knows its inputs, work and reference.
  *
  * Only one worker computes at any time (the coordinator waits for each reply), so they never compete for the
  * cores; the idle ones sit blocked on their IPC channel.
  */
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import { checkImpl, describeFailures, type CheckReferences, type CheckResult, type GradBaseline } from './agreement.js';
-import { caseTensorEntries, makeCaseData, type CaseData, type CaseMeta } from './case-data.js';
+import { describeFailures, type CheckResult, type GradBaseline } from './agreement.js';
+import type { BenchCase } from './bench-case.js';
 import type { ImplKind, ImplSpec } from './impls.js';
 import type { Progress } from './progress.js';
 import { isFailed, type MemoryReply, type MemorySnapshot, type Reply, type RunReply, type SetupReply } from './protocol.js';
 import { peerKey, withRatios, type BenchRecord, type Problem } from './records.js';
-import { backwardReference, forwardReference, type ForwardReference, type GradTensor } from './reference.js';
-import { directionFlops, shapeGeometry, type Direction, type NamedShape } from './shapes.js';
+import type { Direction } from './shapes.js';
 import { gflopsPerSecond, summarize } from './stats.js';
 import { readTensorFile, writeTensorFile } from './tensor-file.js';
 import { measureInterleaved, type Participant, type ScheduleOptions } from './timing.js';
 import { startNodeWorker, startPythonWorker, type WorkerClient } from './worker-client.js';
 
 export interface BenchOptions {
-  readonly shapes: readonly NamedShape[];
+  /**
+   * Cases in run order, each made (inputs drawn) when its turn comes, so that only one case's tensors and
+   * references are alive at a time; each is measured with the implementations of its op.
+   */
+  readonly cases: readonly (() => BenchCase)[];
   readonly directions: readonly Direction[];
   readonly threads: readonly number[];
+  /** Implementations of every op, in row order. */
   readonly impls: readonly ImplSpec[];
   readonly schedule: ScheduleOptions;
-  readonly seed: number;
   /** Scratch directory for case and output files (the caller creates and removes it). */
   readonly tmpDir: string;
   readonly python: string;
@@ -65,32 +69,9 @@ interface LiveWorker {
   check?: CheckResult;
 }
 
-/** Lazily computed float64 references of one shape, shared by both directions. */
-class ShapeReferences {
-  #forward = new Map<ImplKind, ForwardReference>();
-  #backward = new Map<ImplKind, Partial<Record<GradTensor, Float64Array>> | null>();
-  constructor(private readonly c: CaseData, private readonly progress: Progress, private readonly label: string) {}
-
-  forward(kind: ImplKind): ForwardReference {
-    let r = this.#forward.get(kind);
-    if (r === undefined) {
-      const t0 = performance.now();
-      r = forwardReference(this.c, kind);
-      this.progress.info(`${this.label}: float64 ${kind} forward reference on ${r.channels.length} of ${this.c.geometry.outChannels} channels (${Math.round(performance.now() - t0)} ms)`);
-      this.#forward.set(kind, r);
-    }
-    return r;
-  }
-
-  backward(kind: ImplKind): Partial<Record<GradTensor, Float64Array>> | null {
-    if (!this.#backward.has(kind)) {
-      const t0 = performance.now();
-      const r = backwardReference(this.c, kind);
-      if (r !== null) this.progress.info(`${this.label}: float64 ${kind} backward reference (${Math.round(performance.now() - t0)} ms)`);
-      this.#backward.set(kind, r);
-    }
-    return this.#backward.get(kind) ?? null;
-  }
+/** A file name for an implementation id (ids are free text: `dcnv2-cpu`, or a module's provider name). */
+function fileSafe(id: string): string {
+  return id.replace(/[^\w.-]/g, '_');
 }
 
 function startWorker(impl: ImplSpec, python: string, label: string): WorkerClient {
@@ -111,26 +92,24 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const problems: Problem[] = [];
   const notes = new Set<string>();
   const { progress } = opts;
-  const groups = opts.shapes.length * opts.directions.length;
+  const groups = opts.cases.length * opts.directions.length;
   let groupIndex = 0;
 
-  for (const shape of opts.shapes) {
-    const g = shapeGeometry(shape.spec);
-    const c = makeCaseData(g, opts.seed);
-    const caseFile = join(opts.tmpDir, `case-${opts.shapes.indexOf(shape)}.bin`);
-    const meta: CaseMeta = { geometry: g, seed: opts.seed };
-    writeTensorFile(caseFile, meta, caseTensorEntries(c));
-    const refs = new ShapeReferences(c, progress, shape.label);
+  for (const [caseIndex, makeCase] of opts.cases.entries()) {
+    const c = makeCase();
+    const caseFile = join(opts.tmpDir, `case-${caseIndex}.bin`);
+    writeTensorFile(caseFile, c.meta, c.tensorEntries());
+    const impls = opts.impls.filter((i) => i.op === c.op);
 
     for (const direction of opts.directions) {
       groupIndex++;
-      const label = `${shape.label} ${direction} (${groupIndex}/${groups})`;
+      const label = `${c.label} ${direction} (${groupIndex}/${groups})`;
       const problem = (impl: string, threads: number | null, status: Problem['status'], reason: string, extra: Partial<Problem> = {}) =>
-        problems.push({ impl, shape: shape.label, direction, threads, status, reason, ...extra });
+        problems.push({ op: c.op, impl, shape: c.label, direction, threads, status, reason, ...extra });
 
       // --- setup ---------------------------------------------------------------------------------------------
       const live: LiveWorker[] = [];
-      for (const impl of opts.impls) {
+      for (const impl of impls) {
         if (!impl.directions.includes(direction)) {
           problem(impl.id, null, 'skipped', impl.fwdOnlyReason ?? `no ${direction}`);
           continue;
@@ -171,7 +150,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       const baselines = new Map<ImplKind, GradBaseline>();
       for (const w of live) {
         const key = `${w.impl.id}@${w.setup.threads}t`;
-        const outFile = join(opts.tmpDir, `out-${w.impl.id}-${w.setup.threads}.bin`);
+        const outFile = join(opts.tmpDir, `out-${fileSafe(w.impl.id)}-${w.setup.threads}.bin`);
         let reply: Reply;
         try {
           progress.info(`${label}: checking ${key}`);
@@ -192,19 +171,18 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         rmSync(outFile, { force: true });
         const outputs = new Map([...file.tensors].map(([k, v]) => [k, v.data]));
         const kind = w.impl.kind;
-        const grads = direction === 'fwdbwd' ? refs.backward(kind) : null;
-        const checkRefs: CheckReferences = { forward: refs.forward(kind), grads, baseline: grads === null ? (baselines.get(kind) ?? null) : null };
-        const result = checkImpl({ kind, direction, geometry: g, outputs }, checkRefs);
+        const needsBaseline = direction === 'fwdbwd' && !c.hasGradReference(kind);
+        const result = c.check(kind, direction, outputs, needsBaseline ? (baselines.get(kind) ?? null) : null);
         w.check = result;
         if (result.status === 'wrong') {
           const why = describeFailures(result);
-          progress.warn(`${key} is WRONG on ${shape.label} ${direction}: ${why}`);
+          progress.warn(`${key} is WRONG on ${c.label} ${direction}: ${why}`);
           problem(w.impl.id, w.setup.threads, 'wrong', why, { check_max_abs_err: result.maxAbsError });
           await w.client.close().catch(() => undefined);
           continue;
         }
-        if (direction === 'fwdbwd' && grads === null && !baselines.has(kind)) baselines.set(kind, { id: key, grads: outputs });
-        for (const u of result.unchecked) notes.add(`${shape.label} ${direction}: ${w.impl.id} ${u}`);
+        if (needsBaseline && !baselines.has(kind)) baselines.set(kind, { id: key, grads: outputs });
+        for (const u of result.unchecked) notes.add(`${c.label} ${direction}: ${w.impl.id} ${u}`);
         progress.info(`${label}: ${key} agrees (max |err| ${result.maxAbsError.toExponential(1)} vs ${result.against})`);
         checked.push(w);
       }
@@ -228,7 +206,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       });
 
       // --- memory and records ----------------------------------------------------------------------------------
-      const flops = directionFlops(g, direction);
+      const flops = c.flops(direction);
       for (const w of checked) {
         const key = peerKey({ impl: w.impl.id, threads: w.setup.threads });
         const err = errors.get(key);
@@ -250,8 +228,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         const peak = Math.max(mem?.peakRssBytes ?? 0, setupMem.rssBytes);
         const wasmGrowth = w.setup.wasm && mem?.wasmBytes != null && setupMem.wasmBytes != null ? Math.max(0, mem.wasmBytes - setupMem.wasmBytes) : null;
         records.push({
+          op: c.op,
           impl: w.impl.id,
-          shape: shape.label,
+          shape: c.label,
           direction,
           threads: w.setup.threads,
           median_ms: round3(s.median),
@@ -264,7 +243,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
           gflops: round3(gflopsPerSecond(flops, s.median)),
           gflop: Number((flops / 1e9).toPrecision(6)),
           kind: w.impl.kind,
-          dims: { ...shape.spec },
+          dims: c.dims,
           version: w.setup.version,
           check: 'ok',
           check_max_abs_err: w.check!.maxAbsError,

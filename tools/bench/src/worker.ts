@@ -10,6 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { caseFromTensors, type CaseData, type CaseMeta } from './case-data.js';
 import type { Adapter, Runner } from './adapters/types.js';
 import { SkipError } from './adapters/types.js';
+import type { BenchOp } from './ops.js';
+import { roiCaseFromTensors, type RoiCaseData, type RoiCaseMeta } from './roi-case-data.js';
 import type { MemorySnapshot, Reply, Request, SetupRequest } from './protocol.js';
 import { readTensorFile, writeTensorFile, type TensorEntry } from './tensor-file.js';
 import { installWasmMemoryProbe, wasmMemoryBytes } from './wasm-memory.js';
@@ -17,14 +19,26 @@ import { installWasmMemoryProbe, wasmMemoryBytes } from './wasm-memory.js';
 // Before any runtime is imported, so that every wasm memory is seen.
 installWasmMemoryProbe();
 
+/** An adapter with the op whose case files it reads. */
+type AdapterEntry =
+  | { readonly op: 'deform_conv2d'; readonly load: () => Promise<Adapter<CaseData>> }
+  | { readonly op: 'deform_roi_pool'; readonly load: () => Promise<Adapter<RoiCaseData>> };
+
+const conv = (load: () => Promise<Adapter<CaseData>>): AdapterEntry => ({ op: 'deform_conv2d', load });
+const roi = (load: () => Promise<Adapter<RoiCaseData>>): AdapterEntry => ({ op: 'deform_roi_pool', load });
+
 /** Adapter name -> loader. Loaded lazily: a worker only imports the runtime it runs. */
-const ADAPTERS: Readonly<Record<string, () => Promise<Adapter>>> = {
-  dcnv2: async () => (await import('./adapters/dcnv2.js')).dcnv2Adapter,
-  'ort-web': async () => (await import('./adapters/ort-web.js')).ortWebAdapter,
-  'ort-node': async () => (await import('./adapters/ort-node.js')).ortNodeDeformAdapter,
-  'dense-ort-node': async () => (await import('./adapters/ort-node.js')).ortNodeDenseAdapter,
-  'dense-tfjs-cpu': async () => (await import('./adapters/tfjs-dense.js')).tfjsCpuAdapter,
-  'dense-tfjs-wasm': async () => (await import('./adapters/tfjs-dense.js')).tfjsWasmAdapter,
+const ADAPTERS: Readonly<Record<string, AdapterEntry>> = {
+  dcnv2: conv(async () => (await import('./adapters/dcnv2.js')).dcnv2Adapter),
+  'ort-web': conv(async () => (await import('./adapters/ort-web.js')).ortWebAdapter),
+  'ort-node': conv(async () => (await import('./adapters/ort-node.js')).ortNodeDeformAdapter),
+  'dense-ort-node': conv(async () => (await import('./adapters/ort-node.js')).ortNodeDenseAdapter),
+  'dense-tfjs-cpu': conv(async () => (await import('./adapters/tfjs-dense.js')).tfjsCpuAdapter),
+  'dense-tfjs-wasm': conv(async () => (await import('./adapters/tfjs-dense.js')).tfjsWasmAdapter),
+  'dcnv2-roi': roi(async () => (await import('./adapters/dcnv2-roi.js')).dcnv2RoiAdapter),
+  'dcnv2-roi-plain': roi(async () => (await import('./adapters/dcnv2-roi.js')).dcnv2RoiPlainAdapter),
+  'roialign-ort-node': roi(async () => (await import('./adapters/ort-roi-align.js')).ortNodeRoiAlignAdapter),
+  'roialign-ort-web': roi(async () => (await import('./adapters/ort-roi-align.js')).ortWebRoiAlignAdapter),
 };
 
 /** Peak RSS: VmHWM where Linux's /proc has it (it follows `settleMemory`'s reset), else getrusage's maxRSS. */
@@ -62,7 +76,6 @@ async function settleMemory(): Promise<void> {
 }
 
 let runner: Runner | null = null;
-let caseData: CaseData | null = null;
 
 function message(e: unknown): string {
   if (e instanceof Error) return e.stack ?? e.message;
@@ -70,12 +83,15 @@ function message(e: unknown): string {
 }
 
 async function setup(req: SetupRequest): Promise<Reply> {
-  const load = ADAPTERS[req.adapter];
-  if (load === undefined) return { ok: false, error: `unknown adapter ${req.adapter}` };
-  const file = readTensorFile<CaseMeta>(req.caseFile);
-  caseData = caseFromTensors(file.meta, file.tensors);
-  const adapter = await load();
-  runner = await adapter(caseData, { threads: req.threads, direction: req.direction, module: req.module });
+  const entry = ADAPTERS[req.adapter];
+  if (entry === undefined) return { ok: false, error: `unknown adapter ${req.adapter}` };
+  const file = readTensorFile<{ op: BenchOp }>(req.caseFile);
+  if (file.meta.op !== entry.op) return { ok: false, error: `adapter ${req.adapter} runs ${entry.op}, the case file holds ${file.meta.op}` };
+  const options = { threads: req.threads, direction: req.direction, module: req.module };
+  runner =
+    entry.op === 'deform_conv2d'
+      ? await (await entry.load())(caseFromTensors(file.meta as CaseMeta, file.tensors), options)
+      : await (await entry.load())(roiCaseFromTensors(file.meta as RoiCaseMeta, file.tensors), options);
   await settleMemory();
   const memory = memorySnapshot();
   return { ok: true, version: runner.version, threads: runner.threads, wasm: memory.wasmBytes !== null, memory };

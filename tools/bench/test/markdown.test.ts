@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatNumber, formatRatio, renderMarkdown, renderMatrix, renderTable } from '../src/markdown.js';
 import type { Problem } from '../src/records.js';
-import { records } from './helpers.js';
+import { records, roiRecords } from './helpers.js';
 
 const order = {
   shapeOrder: ['C'],
@@ -10,8 +10,8 @@ const order = {
 };
 
 const problems: Problem[] = [
-  { impl: 'dcnv2-bad', shape: 'C', direction: 'fwd', threads: 1, status: 'wrong', reason: 'output vs f64: max |err| 5.0e-2', check_max_abs_err: 0.05 },
-  { impl: 'ort-web', shape: 'C', direction: 'fwdbwd', threads: null, status: 'skipped', reason: 'ONNX Runtime has no DeformConv gradient' },
+  { op: 'deform_conv2d', impl: 'dcnv2-bad', shape: 'C', direction: 'fwd', threads: 1, status: 'wrong', reason: 'output vs f64: max |err| 5.0e-2', check_max_abs_err: 0.05 },
+  { op: 'deform_conv2d', impl: 'ort-web', shape: 'C', direction: 'fwdbwd', threads: null, status: 'skipped', reason: 'ONNX Runtime has no DeformConv gradient' },
 ];
 
 /** The rows of the table under a heading, as arrays of trimmed cells. */
@@ -68,7 +68,7 @@ describe('markdown', () => {
   });
 
   it('renders the full ratio matrix on request', () => {
-    const m = renderMatrix(records(), 'C', 'fwd', order.implOrder);
+    const m = renderMatrix(records(), 'deform_conv2d', 'C', 'fwd', order.implOrder);
     const rows = m
       .split('\n')
       .filter((l) => l.startsWith('|') && !l.startsWith('|-'))
@@ -81,5 +81,41 @@ describe('markdown', () => {
 
   it('says so when nothing ran in a direction', () => {
     expect(renderMarkdown([], [], { ...order, directions: ['fwd'] })).toMatch(/Nothing ran in this direction/);
+  });
+
+  it('renders RoI pooling tables after the convolution\'s, with the RoIAlign peers as yardsticks', () => {
+    const roiProblems: Problem[] = [
+      { op: 'deform_roi_pool', impl: 'roialign-ort-node', shape: 'R1', direction: 'fwdbwd', threads: null, status: 'skipped', reason: 'ONNX Runtime has no RoiAlign gradient (inference only)' },
+      { op: 'deform_roi_pool', impl: 'dcnv2-bad', shape: 'R1', direction: 'fwd', threads: 1, status: 'wrong', reason: 'output vs f64: max |err| 3.0e-2', check_max_abs_err: 0.03 },
+    ];
+    const md = renderMarkdown(roiRecords(), roiProblems, {
+      shapeOrder: ['C', 'R1'],
+      implOrder: ['dcnv2-cpu', 'dcnv2-cpu-plain', 'roialign-ort-node', 'roialign-torchvision'],
+      directions: ['fwd', 'fwdbwd'],
+    });
+    const headings = md.split('\n').filter((l) => l.startsWith('### '));
+    expect(headings).toEqual([
+      '### Forward',
+      '### Forward + backward (all five gradients)',
+      '### RoI pooling, forward',
+      '### RoI pooling, forward + backward (gradients of input, offset and mask; RoIAlign rows: of input)',
+    ]);
+    // The convolution's tables hold only its own rows.
+    expect(tableUnder(md, '### Forward').slice(1).map((r) => r[1])).toEqual(['dcnv2-cpu']);
+    const fwd = tableUnder(md, '### RoI pooling, forward');
+    expect(fwd[0].slice(-2)).toEqual(['÷ roialign-ort-node 1t', '÷ roialign-torchvision 1t']);
+    expect(fwd.slice(1).map((r) => r[1])).toEqual(['dcnv2-cpu', 'dcnv2-cpu-plain', 'roialign-ort-node', 'roialign-torchvision', 'dcnv2-bad']);
+    expect(fwd[1]).toEqual(['R1', 'dcnv2-cpu', '1', '40.0', '35.0–50.0', '2.57', '105', '50.0', '—', 'ok 1.2e-7', '2.0', '4.0']);
+    expect(fwd[2].slice(-2)).toEqual(['1.5', '3.0']);
+    expect(fwd[5][9]).toBe('**WRONG** 3.0e-2');
+    expect(tableUnder(md, '### RoI pooling, forward + backward (gradients of input, offset and mask; RoIAlign rows: of input)')[1].at(-1)).toBe('3.0');
+    const roiPart = md.slice(md.indexOf('### RoI pooling, forward'));
+    expect(roiPart).toMatch(/GFLOP\/s: 8 per bilinear sample and channel/);
+    expect(roiPart).toMatch(/- dcnv2-cpu-plain, roialign-torchvision, roialign-ort-node: RoIAlign f64/);
+    expect(roiPart).toMatch(/- not run: roialign-ort-node: ONNX Runtime has no RoiAlign gradient/);
+    expect(md.slice(0, md.indexOf('### RoI pooling'))).not.toMatch(/RoiAlign|dcnv2-bad/);
+    expect(renderMarkdown(roiRecords(), [], { shapeOrder: ['R1'], implOrder: [], directions: ['fwd'], ops: ['deform_roi_pool'], matrix: true })).toMatch(
+      /#### Ratio matrix, R1 fwd/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { peerKey, validateRecord } from '../src/records.js';
-import { records } from './helpers.js';
+import { record, records, roiRecord, roiRecords } from './helpers.js';
 
 describe('records', () => {
   it('computes every ratio within a shape and direction, never across', () => {
@@ -33,5 +33,27 @@ describe('records', () => {
     expect(validateRecord({ ...good, ratios: { 'x': 2 } }).join()).toMatch(/<impl>@<threads>t/);
     expect(validateRecord({ ...good, dims: { ...good.dims, k: 0 } }).join()).toMatch(/dims.k/);
     expect(validateRecord({ ...good, wasm_growth_mb: -1 }).join()).toMatch(/wasm_growth_mb/);
+  });
+
+  it('validates RoI pooling records by their own dims and kinds, and names a missing op', () => {
+    for (const r of roiRecords()) expect(validateRecord(r)).toEqual([]);
+    const good = roiRecord();
+    expect(validateRecord({ ...good, op: undefined }).join()).toMatch(/op: expected "deform_conv2d" or "deform_roi_pool"/);
+    expect(validateRecord({ ...good, kind: 'dense' }).join()).toMatch(/kind: expected "deformable" or "plain" for deform_roi_pool/);
+    expect(validateRecord({ ...record(), kind: 'plain' }).join()).toMatch(/kind: expected "deformable" or "dense" for deform_conv2d/);
+    expect(validateRecord({ ...good, dims: { ...good.dims, ph: 0 } }).join()).toMatch(/dims.ph: expected an integer >= 1/);
+    expect(validateRecord({ ...good, dims: { ...good.dims, scale: -1 } }).join()).toMatch(/dims.scale/);
+    // A RoI record is not a convolution's: conv dims are missing.
+    expect(validateRecord({ ...good, op: 'deform_conv2d', kind: 'deformable' }).join()).toMatch(/dims.cin/);
+    // R = 0 and N*C = 0 are valid shapes.
+    expect(validateRecord({ ...good, ratios: {}, dims: { ...good.dims, rois: 0, c: 0 } })).toEqual([]);
+  });
+
+  it('computes ratios within an op: a RoI row is never divided by a convolution row', () => {
+    const rs = roiRecords();
+    const cpu = rs.find((r) => r.op === 'deform_roi_pool' && r.impl === 'dcnv2-cpu' && r.direction === 'fwd')!;
+    expect(cpu.ratios).toEqual({ 'dcnv2-cpu-plain@1t': 1.333, 'roialign-torchvision@1t': 4, 'roialign-ort-node@1t': 2 });
+    const conv = rs.find((r) => r.op === 'deform_conv2d')!;
+    expect(conv.ratios).toEqual({});
   });
 });

@@ -35,7 +35,8 @@ export interface AdapterOptions {
   readonly module?: string;
 }
 
-export type Adapter = (c: CaseData, options: AdapterOptions) => Promise<Runner>;
+/** Prepares one implementation for one case of its op (`C`: the op's case data, the convolution's by default). */
+export type Adapter<C = CaseData> = (c: C, options: AdapterOptions) => Promise<Runner>;
 
 /** Thrown by an adapter that cannot run this case (not an error of the implementation). */
 export class SkipError extends Error {

@@ -1,6 +1,7 @@
 /**
  * The ONNX pieces of @dcnv2/conformance that the bench reuses rather than re-implementing: the
- * onnxruntime-web DeformConv runner, the in-code DeformConv model builder and its protobuf writer.
+ * onnxruntime-web DeformConv and RoiAlign runners, the in-code DeformConv and RoiAlign model builders and
+ * their protobuf writer.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -12,7 +13,10 @@ export type { OrtAvailability, OrtDeformConv, OrtDeformConvTensors } from '@dcnv
 /** The subset of the conformance package's ProtoWriter that the Conv model builder uses. */
 export type ProtoWriterLike = InstanceType<typeof conformance.ProtoWriter>;
 
-export type ConformanceOnnx = Pick<typeof conformance, 'createOrtDeformConv' | 'ortAvailable' | 'buildDeformConvModel' | 'ProtoWriter'>;
+export type ConformanceOnnx = Pick<
+  typeof conformance,
+  'createOrtDeformConv' | 'ortAvailable' | 'buildDeformConvModel' | 'ProtoWriter' | 'createOrtRoiAlign' | 'buildRoiAlignModel' | 'roiAlignModelShapes' | 'ROI_ALIGN_IO'
+>;
 
 /** The ONNX helpers (async so adapters keep one loading style for every peer). */
 export async function loadConformanceOnnx(): Promise<ConformanceOnnx> {

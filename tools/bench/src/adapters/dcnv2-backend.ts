@@ -1,0 +1,63 @@
+/**
+ * Opens a dcnv2 backend for a worker, the same way for every op: loads the module that exports its
+ * `dcnBackend` provider, creates the backend with the thread count being measured and initialises it, and
+ * says what ran (package, version, the build the backend picked) and with how many threads.
+ */
+import { pathToFileURL } from 'node:url';
+import type { Backend, BackendProvider } from '@dcnv2/core';
+import { packageAbove } from '../package-info.js';
+import { SkipError } from './types.js';
+
+export interface OpenBackend {
+  readonly backend: Backend;
+  /** The provider's name: `cpu`. */
+  readonly name: string;
+  /** `@dcnv2/backend-wasm 0.1.0 (relaxed-simd)`. */
+  readonly version: string;
+  /** Threads it actually uses. */
+  readonly threads: number;
+}
+
+function isProvider(p: unknown): p is BackendProvider {
+  return typeof p === 'object' && p !== null && typeof (p as BackendProvider).create === 'function';
+}
+
+async function createBackend(provider: BackendProvider, options?: unknown): Promise<Backend> {
+  const backend = await provider.create(options);
+  await backend.init();
+  return backend;
+}
+
+export async function openDcnv2Backend(module: string | undefined, threads: number): Promise<OpenBackend> {
+  if (module === undefined) throw new Error('dcnv2 adapter: no backend module given');
+  const mod = (await import(pathToFileURL(module).href)) as { dcnBackend?: unknown; default?: { dcnBackend?: unknown } };
+  const provider = mod.dcnBackend ?? mod.default?.dcnBackend;
+  if (!isProvider(provider)) throw new Error(`${module} does not export dcnBackend, a BackendProvider { name, create() }`);
+  const pkg = packageAbove(module);
+
+  // Ask for the thread count explicitly (the BackendProvider convention is `create({ threads })`): a backend's
+  // default may be every core, which would make a "1 thread" row use them all. A backend that rejects the
+  // option is created with its defaults; then only a single-threaded one can be reported truthfully.
+  let backend: Backend;
+  let used: number;
+  try {
+    backend = await createBackend(provider, { threads });
+    // A backend that can use fewer threads than asked (cpu: 1) reports that in its capabilities.
+    used = Math.max(1, Math.min(threads, backend.capabilities.threads));
+  } catch (first) {
+    try {
+      backend = await createBackend(provider);
+    } catch {
+      throw new SkipError(`backend ${provider.name} failed to initialise here: ${first instanceof Error ? first.message : String(first)}`);
+    }
+    used = Math.max(1, backend.capabilities.threads);
+    if (used !== 1 && used !== threads) {
+      await backend.dispose();
+      throw new SkipError(`backend ${provider.name} rejects { threads: ${threads} } and runs with up to ${used} threads by default`);
+    }
+  }
+  // Some backends say which build they picked (the wasm backend: simd or relaxed-simd); worth stating.
+  const info = (backend as { info?: { variant?: unknown } }).info;
+  const variant = typeof info === 'object' && info !== null && typeof info.variant === 'string' ? ` (${info.variant})` : '';
+  return { backend, name: provider.name, version: `${pkg?.name ?? provider.name} ${pkg?.version ?? '?'}${variant}`, threads: used };
+}
