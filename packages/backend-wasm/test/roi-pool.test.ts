@@ -4,7 +4,8 @@
  * hand-built geometry and through core's public ops; empty problems (R = 0, C = 0); gradient subsets;
  * results that do not depend on the thread count; and problems the golden set does not reach (plans
  * longer than one workspace, images narrower than a SIMD segment, huge adaptive grids, NaN isolation),
- * checked against the float64 oracle of @dcnv2/conformance with the conformance tolerances.
+ * checked against the float64 oracle of @dcnv2/conformance with the conformance tolerances; and NaN
+ * offsets, which must poison exactly their bin as on the cpu backend.
  */
 import { deformRoiPool, deformRoiPoolBackward, type RoiPoolGeometry, type RoiPoolGradRequest } from '@dcnv2/core';
 import {
@@ -337,4 +338,68 @@ describe('wasm RoI pooling: contract', () => {
     expectOracle(clean, p, 'clean');
     expect(await runDirect(be, dirty)).toEqual(clean);
   });
+});
+
+describe('wasm RoI pooling: a NaN offset', () => {
+  /** Flat indices of the NaN entries of `a`. */
+  const nanIndices = (a: ArrayLike<number>): number[] => Array.from(a, (v, i) => (Number.isNaN(v) ? i : -1)).filter((i) => i >= 0);
+
+  /**
+   * R = 2 RoIs over a 6x6 image of sin(i), 2x2 bins, sampling ratio 2, mask 0.5, gradOutput 1, and the x
+   * offset of bin (0, 1) of RoI 0 NaN (flat offset index 1). The finite twin has that offset 0 and that
+   * bin's gradOutput 0 in every channel, so every other result must be bit-identical to it: the NaN bin
+   * neither reads pixels nor scatters into grad_input.
+   */
+  function nanProblem(channels: number): { nan: Problem; finite: Problem } {
+    const g: RoiPoolGeometry = {
+      batch: 1, channels, inHeight: 6, inWidth: 6, rois: 2, pooledH: 2, pooledW: 2,
+      spatialScale: 1, samplingRatio: 2, gamma: 0.1, hasOffset: true, hasMask: true,
+    };
+    const input = Float32Array.from({ length: channels * 36 }, (_, i) => Math.sin(i));
+    const rois = Float32Array.from([0, 0, 0, 4, 4, 0, 1, 1, 5, 5]);
+    const offset = new Float32Array(2 * 2 * 4);
+    const mask = new Float32Array(2 * 4).fill(0.5);
+    const gradOutput = new Float32Array(2 * channels * 4).fill(1);
+    const nan = { g, input, rois, offset: offset.slice(), mask, gradOutput };
+    nan.offset[1] = Number.NaN;
+    const finiteGrad = gradOutput.slice();
+    for (let c = 0; c < channels; c++) finiteGrad[c * 4 + 1] = 0;
+    return { nan, finite: { g, input, rois, offset, mask, gradOutput: finiteGrad } };
+  }
+
+  /** `got` equals `want` everywhere except at `nans`, where it is NaN. */
+  function expectNanOnly(got: ArrayLike<number> | null, want: ArrayLike<number> | null, nans: number[], label: string): void {
+    expect(got, label).not.toBeNull();
+    expect(nanIndices(got!), `${label}: NaN indices`).toEqual(nans);
+    const rest = (a: ArrayLike<number>) => Array.from(a).filter((_, i) => !nans.includes(i));
+    expect(rest(got!), `${label}: the other entries`).toEqual(rest(want!));
+  }
+
+  for (const v of VARIANTS) {
+    it(`makes its bin NaN in every channel, grad_offset and grad_mask, and nothing else (${v.simd}, ${v.threads}t)`, async () => {
+      const be = createWasmBackend(v);
+      await be.init();
+      try {
+        // 2 channels: the one-channel forward path (the case where the cpu backend gives NaN at [1, 5]);
+        // 5 channels: 4 channels at a time plus one left over.
+        for (const channels of [2, 5]) {
+          const { nan, finite } = nanProblem(channels);
+          const label = `C = ${channels}`;
+          const want = await runDirect(be, finite);
+          const outNans = Array.from({ length: channels }, (_, c) => c * 4 + 1);
+          if (channels === 2) expect(outNans).toEqual([1, 5]);
+          for (const got of [await runDirect(be, nan), await runCore(be, nan)]) {
+            expectNanOnly(got.output, want.output, outNans, `${label} output`);
+            // grad_offset[0, 0, 0, 1] and grad_offset[0, 1, 0, 1]; grad_mask[0, 0, 0, 1].
+            expectNanOnly(got.grads.offset, want.grads.offset, [1, 5], `${label} grad_offset`);
+            expectNanOnly(got.grads.mask, want.grads.mask, [1], `${label} grad_mask`);
+            expectNanOnly(got.grads.input, want.grads.input, [], `${label} grad_input`);
+          }
+          expectOracle(want, finite, `${label} finite twin`);
+        }
+      } finally {
+        await be.dispose();
+      }
+    });
+  }
 });

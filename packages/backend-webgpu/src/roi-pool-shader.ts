@@ -25,7 +25,15 @@
  * coordinates are float32; everything is accumulated in float32. With f16 storage the RoIs are f16 like
  * every tensor: their coordinates keep 11 significant bits (whole pixels in [1024, 2048), infinite past
  * 65504), the price of the opt-in storage type.
+ *
+ * Non-finite values, as the cpu backend treats them. A bin whose origin is NaN (a NaN offset, or an
+ * infinite offset times a zero RoI size) cannot place its samples: its output, grad_offset and grad_mask are
+ * NaN and grad_input gets nothing from it. A compiler may assume floats are never NaN (nonfinite-wgsl.ts),
+ * so that bin is found on the bit pattern of its origin and its NaN results are written explicitly, never
+ * left to comparisons with NaN. An infinite sample coordinate is outside the image (a bit test as well). NaN
+ * or Inf in the mask, the input or gradOutput propagates by plain arithmetic, which is IEEE at run time.
  */
+import { NONFINITE_WGSL } from './nonfinite-wgsl.js';
 import { storageWgsl, type StorageType } from './storage-type.js';
 
 /** Channels one `forward` / `gradInput` invocation handles (they share the bin's sample positions). */
@@ -48,7 +56,7 @@ export type RoiEntry = 'forward' | 'gradBin' | 'gradInput' | 'accToStorage';
 export function roiPoolShader(storage: StorageType): string {
   const ints = ROI_INT_FIELDS.map((f) => `  ${f}: i32,`).join('\n');
   const floats = ROI_FLOAT_FIELDS.map((f) => `  ${f}: f32,`).join('\n');
-  return `${storageWgsl(storage)}
+  return `${storageWgsl(storage)}${NONFINITE_WGSL}
 struct Params {
 ${ints}
 ${floats}
@@ -134,6 +142,17 @@ fn binOrigin(g: Roi, r: u32, bin: u32) -> vec2<f32> {
   return vec2<f32>(y0 + f32(i) * g.bh, x0 + f32(j) * g.bw);
 }
 
+// Whether a bin with origin o has samples that cannot be placed: o is NaN (tested on bits). Its results are
+// NaN whatever the pixels; a bin without samples (grid <= 0) reads no coordinate and stays 0.
+fn binIsNan(g: Roi, o: vec2<f32>) -> bool {
+  return g.gh > 0 && g.gw > 0 && (isNan(o.x) || isNan(o.y));
+}
+
+// The NaN a binIsNan bin stores, made from its NaN coordinate's bits (a NaN constant cannot be written).
+fn binNan(o: vec2<f32>) -> f32 {
+  return select(timesZero(o.y), timesZero(o.x), isNan(o.x));
+}
+
 fn binMask(r: u32, bin: u32) -> f32 {
   if (P.hasMask != 0) { return f32(msk[r * u32(P.ph * P.pw) + bin]); }
   return 1.0;
@@ -142,7 +161,7 @@ fn binMask(r: u32, bin: u32) -> f32 {
 // One RoIAlign (mmcv) bilinear sample: its four corners (plane offsets; a clamped coordinate repeats a
 // corner), weights, and whether each coordinate still moves the sample (0 where it was clamped).
 struct Tap {
-  ok: bool,      // false: outside [-1, H] x [-1, W] (or NaN), the sample is 0
+  ok: bool,      // false: outside [-1, H] x [-1, W] (or not finite), the sample is 0
   i00: u32,
   i01: u32,
   i10: u32,
@@ -157,8 +176,9 @@ fn bilinearTap(yIn: f32, xIn: f32) -> Tap {
   var t: Tap;
   let Hf = f32(P.h);
   let Wf = f32(P.w);
-  // Written as a positive test so that a NaN coordinate is out (0), never an index.
-  t.ok = yIn >= -1.0 && yIn <= Hf && xIn >= -1.0 && xIn <= Wf;
+  // A non-finite coordinate is out on its bits (callers skip NaN bins first, so this is an infinite one:
+  // never an index); the positive range test keeps the boundaries -1 and H inside.
+  t.ok = isFinite(yIn) && isFinite(xIn) && yIn >= -1.0 && yIn <= Hf && xIn >= -1.0 && xIn <= Wf;
   if (!t.ok) { return t; }
   var y = yIn;
   var x = xIn;
@@ -213,9 +233,11 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let nc = min(CB, C - c0);
   let g = roiGeometry(r);
   let o = binOrigin(g, r, bin);
+  let nanBin = binIsNan(g, o);
   var sum: array<f32, ${ROI_CHANNEL_BLOCK}>;
   for (var k = 0u; k < CB; k++) { sum[k] = 0.0; }
-  for (var iy = 0; iy < g.gh; iy++) {
+  let gh = select(g.gh, 0, nanBin);
+  for (var iy = 0; iy < gh; iy++) {
     for (var ix = 0; ix < g.gw; ix++) {
       let p = samplePos(g, o, iy, ix);
       let t = bilinearTap(p.x, p.y);
@@ -228,7 +250,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let m = binMask(r, bin);
   for (var k = 0u; k < nc; k++) {
-    out0[(r * C + c0 + k) * bins + bin] = ST(sum[k] / g.count * m);
+    out0[(r * C + c0 + k) * bins + bin] = ST(select(sum[k] / g.count * m, binNan(o), nanBin));
   }
 }
 
@@ -248,12 +270,18 @@ fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   var g: Roi;
   var r = 0u;
   var bin = 0u;
+  // A NaN bin (binIsNan) with channels: NaN gradients. With no channels the loss does not depend on it.
+  var nanBin = false;
+  var nan = 0.0;
   if (live) {
     bin = e % bins;
     r = e / bins;
     g = roiGeometry(r);
     let o = binOrigin(g, r, bin);
-    for (var iy = 0; iy < g.gh; iy++) {
+    nanBin = C > 0u && binIsNan(g, o);
+    nan = binNan(o);
+    let gh = select(g.gh, 0, nanBin);
+    for (var iy = 0; iy < gh; iy++) {
       for (var ix = 0; ix < g.gw; ix++) {
         let p = samplePos(g, o, iy, ix);
         let t = bilinearTap(p.x, p.y);
@@ -278,11 +306,11 @@ fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     for (var l = 0u; l < LANES; l++) { tot += partial[tid + l]; }
     let m = binMask(r, bin);
     if (P.wantOffset != 0) {
-      out0[(r * 2u) * bins + bin] = ST(P.gamma * g.rw * (m / g.count) * tot.y);
-      out0[(r * 2u + 1u) * bins + bin] = ST(P.gamma * g.rh * (m / g.count) * tot.x);
+      out0[(r * 2u) * bins + bin] = ST(select(P.gamma * g.rw * (m / g.count) * tot.y, nan, nanBin));
+      out0[(r * 2u + 1u) * bins + bin] = ST(select(P.gamma * g.rh * (m / g.count) * tot.x, nan, nanBin));
     }
     if (P.wantMask != 0) {
-      out1[r * bins + bin] = ST(tot.z / g.count);
+      out1[r * bins + bin] = ST(select(tot.z / g.count, nan, nanBin));
     }
   }
 }
@@ -310,6 +338,8 @@ fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
   let nc = min(CB, C - c0);
   let g = roiGeometry(r);
   let o = binOrigin(g, r, bin);
+  // A NaN bin's samples cannot be placed: it scatters nothing.
+  if (binIsNan(g, o)) { return; }
   let scale = binMask(r, bin) / g.count;
   var go: array<f32, ${ROI_CHANNEL_BLOCK}>;
   for (var k = 0u; k < nc; k++) { go[k] = f32(gout[(r * C + c0 + k) * bins + bin]) * scale; }

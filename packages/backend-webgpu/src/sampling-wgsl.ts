@@ -4,31 +4,18 @@
  * that make NaN and infinity propagate like the cpu backend. Both modules declare the uniform block `P`
  * (fields sh, sw, padT, padL, dh, dw, kw, k, og, ho, wo, h, w) and the offset buffer `off` (array<ST>).
  *
- * Non-finite values. WGSL (like Vulkan SPIR-V without float controls) lets a compiler assume floats are
- * finite: `x != x` may fold to false, comparisons with NaN may be reordered, `x * 0.0` may fold to 0. So
- * everything that decides WHERE a NaN or infinity goes is done on the bit pattern: a NaN coordinate is
- * detected by `isNan` (torchvision's comparisons with it are false: no corner is in the image, the range
- * test rests on the other coordinate, and an in-range sample has NaN bilinear weights, so it is NaN), an
- * infinite one is out of range, and a product `v * 0` that
- * torchvision evaluates (a sample outside the image times a NaN/Inf mask, a zero column times an infinite
- * gradOutput) is `timesZero(v)`, 0 or NaN from the bits. Arithmetic on values that are NaN or infinite at
+ * Non-finite values. A compiler may assume floats are finite (see nonfinite-wgsl.ts, whose `isNan`,
+ * `isFinite` and `timesZero` this module includes), so everything that decides WHERE a NaN or infinity
+ * goes is done on the bit pattern: a NaN coordinate is detected by `isNan` (torchvision's comparisons
+ * with it are false: no corner is in the image, the range test rests on the other coordinate, and an
+ * in-range sample has NaN bilinear weights, so it is NaN), an infinite one is out of range, and a product
+ * `v * 0` that torchvision evaluates (a sample outside the image times a NaN/Inf mask, a zero column times
+ * an infinite gradOutput) is `timesZero(v)`, 0 or NaN from the bits. Arithmetic on values that are NaN or infinite at
  * run time (a NaN pixel times a weight) is left to the hardware, which is IEEE on every driver tested.
  */
-export const SAMPLING_WGSL = /* wgsl */ `
-fn isNan(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
+import { NONFINITE_WGSL } from './nonfinite-wgsl.js';
 
-fn isFinite(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
-}
-
-// v * 0 as IEEE 754 defines it: 0 for a finite v, NaN for a NaN or an infinity (made from v's own bits,
-// since a NaN constant is a shader-creation error).
-fn timesZero(v: f32) -> f32 {
-  if (isFinite(v)) { return 0.0; }
-  return bitcast<f32>(bitcast<u32>(v) | 0x7fc00000u);
-}
+export const SAMPLING_WGSL = /* wgsl */ `${NONFINITE_WGSL}
 
 // The fractional part v - floor(v) of a coordinate; NaN for a NaN or infinite coordinate, as Inf - Inf is.
 fn fraction(v: f32, vf: f32) -> f32 {

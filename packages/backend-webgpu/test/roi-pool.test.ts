@@ -2,8 +2,8 @@
  * Modulated deformable RoI pooling on the WebGPU backend (Dawn on SwiftShader): every golden case of
  * shared/golden/deform_roi_pool.json (read by path, never copied), forward and the three gradients, on the
  * backend methods and through core's public API; no RoIs, no channels, gradient subsets, an adaptive grid
- * whose bin size is an exact integer, resident chaining, the f16 load/store convention, and the
- * conformance suites of deform_roi_pool.
+ * whose bin size is an exact integer, resident chaining, the f16 load/store convention, a NaN offset
+ * (the cpu backend's NaN positions), and the conformance suites of deform_roi_pool.
  */
 import { fileURLToPath } from 'node:url';
 import { deformRoiPool, deformRoiPoolBackward, LimitError, type Backend, type RoiPoolGeometry } from '@dcnv2/core';
@@ -234,6 +234,41 @@ describe('webgpu deform_roi_pool', () => {
     const inputs = { input: backend.upload(input, [1, 5, 20, 20]), rois: backend.upload(rois, [2, 5]), offset: null, mask: null };
     const got = await backend.download(await backend.deformRoiPool(g, inputs), [2, 5, 7, 7]);
     expect(worst(got, Float32Array.from(deformRoiPoolF64(g, { input, rois, offset: null, mask: null })), [1e-5, 1e-5])).toBe('');
+  });
+
+  it('a NaN offset makes its bin NaN (output, grad_offset, grad_mask) as on the cpu backend; other bins and grad_input are the finite run', async () => {
+    // 2 RoIs x 2 channels x 2x2 bins, sampling ratio 2; offset[0, 0, 0, 1] (x of RoI 0, bin (0, 1)) is NaN.
+    const input = { shape: [1, 2, 6, 6], data: Float32Array.from({ length: 72 }, (_, i) => Math.sin(i)) };
+    const rois = { shape: [2, 5], data: Float32Array.from([0, 0, 0, 4, 4, 0, 1, 1, 5, 5]) };
+    const mask = { shape: [2, 1, 2, 2], data: new Float32Array(8).fill(0.5) };
+    const params = { outputSize: 2, samplingRatio: 2 };
+    const nanOffset = { shape: [2, 2, 2, 2], data: new Float32Array(16) };
+    nanOffset.data[1] = NaN;
+    const ones = { shape: [2, 2, 2, 2], data: new Float32Array(16).fill(1) };
+    const nanAt = (a: Float32Array): number[] => [...a].flatMap((v, i) => (Number.isNaN(v) ? [i] : []));
+
+    const out = await deformRoiPool({ input, rois, offset: nanOffset, mask }, params, { backend });
+    const grads = await deformRoiPoolBackward({ input, rois, offset: nanOffset, mask, gradOutput: ones }, params, { backend });
+    // out[0, c, 0, 1] for c = 0, 1; grad_offset[0, 0 and 1, 0, 1]; grad_mask[0, 0, 0, 1].
+    expect(nanAt(out.data)).toEqual([1, 5]);
+    expect(nanAt(grads.offset!.data)).toEqual([1, 5]);
+    expect(nanAt(grads.mask!.data)).toEqual([1]);
+    expect(grads.input!.data.every(Number.isFinite)).toBe(true);
+
+    // The finite run: offset 0 there, and no gradient into that bin, so its grad_input contribution is 0.
+    const zeroOffset = { shape: [2, 2, 2, 2], data: new Float32Array(16) };
+    const onesElsewhere = { shape: [2, 2, 2, 2], data: Float32Array.from(ones.data, (v, i) => (i === 1 || i === 5 ? 0 : v)) };
+    const finOut = await deformRoiPool({ input, rois, offset: zeroOffset, mask }, params, { backend });
+    const fin = await deformRoiPoolBackward({ input, rois, offset: zeroOffset, mask, gradOutput: onesElsewhere }, params, { backend });
+    const others = (a: Float32Array, nan: readonly number[]): number[] => [...a].filter((_, i) => !nan.includes(i));
+    // Forward, grad_offset and grad_mask are per-bin gathers in a fixed order: bitwise equal elsewhere.
+    expect(others(out.data, [1, 5])).toEqual(others(finOut.data, [1, 5]));
+    expect(others(grads.offset!.data, [1, 5])).toEqual(others(fin.offset!.data, [1, 5]));
+    expect(others(grads.mask!.data, [1])).toEqual(others(fin.mask!.data, [1]));
+    expect(others(finOut.data, [1, 5]).some((v) => v !== 0)).toBe(true);
+    // grad_input is a float scatter in no fixed order: equal within float32 rounding.
+    expect(worst(grads.input!.data, fin.input!.data, [1e-6, 1e-6])).toBe('');
+    expect(fin.input!.data.some((v) => v !== 0)).toBe(true);
   });
 
   it('throws LimitError naming maxStorageBufferBindingSize for a too large output', async () => {

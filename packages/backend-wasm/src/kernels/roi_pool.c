@@ -24,6 +24,11 @@
  * 0 * Inf = NaN, exactly like the reference). Images narrower than 4 columns use a scalar path that
  * reads only owned lanes.
  *
+ * A NaN offset (or gamma * roi size * offset = 0 * Inf) makes a bin's sample coordinates NaN: such a bin
+ * has no pixel to read, so it is planned with no entries and flagged; the kernels then write NaN for its
+ * output (every channel), grad_offset and grad_mask, and grad_input gets nothing from it (samples that
+ * cannot be placed touch no pixel), exactly as the cpu backend does.
+ *
  * Work split (the host hands chunk indices to threads):
  *   forward: chunk = (RoI, block of channels); every output has one owner.
  *   gather (grad_offset, grad_mask): chunk = (RoI, block of channels) writing per-block partial sums,
@@ -74,13 +79,27 @@ static inline double dmax(double a, double b) { return a > b ? a : b; }
 
 #define PTR(T, v) ((T *)(uintptr_t)(v))
 
+/* The float32 quiet NaN that JS produces for NaN (0x7fc00000). */
+#define NAN_F32 __builtin_nanf("")
+
+/* NaN test on the bit pattern (exponent all ones, mantissa non-zero): unlike x != x or isnan, a build
+ * with -ffast-math / -ffinite-math-only cannot fold it to false. */
+static inline int is_nan_f64(double v) {
+  union {
+    double d;
+    uint64_t u;
+  } b = {v};
+  return (b.u & 0x7fffffffffffffffull) > 0x7ff0000000000000ull;
+}
+
 /* ---------------------------------------------------------------------------------------------------- */
 /* Per-RoI geometry, in double.                                                                        */
 
 typedef struct {
   i32 batch;
   double sx, sy, rw, rh, bw, bh, gh, gw, invCount;
-  int empty; /* no bin has a sample: a grid size <= 0 or an empty image */
+  int gridded; /* both grid sizes >= 1: the bins take samples (a NaN coordinate then poisons its bin) */
+  int empty;   /* no bin has a sample: a grid size <= 0 or an empty image */
 } RoiGeom;
 
 static void roi_geom(const RoiJob *J, i32 r, RoiGeom *g) {
@@ -100,7 +119,8 @@ static void roi_geom(const RoiJob *J, i32 r, RoiGeom *g) {
   g->gw = J->SR > 0 ? (double)J->SR : __builtin_ceil(g->rw / J->PW);
   const double count = g->gh * g->gw;
   g->invCount = 1.0 / (count >= 1.0 ? count : 1.0);
-  g->empty = !(g->gh >= 1.0 && g->gw >= 1.0) || J->H <= 0 || J->W <= 0;
+  g->gridded = g->gh >= 1.0 && g->gw >= 1.0;
+  g->empty = !g->gridded || J->H <= 0 || J->W <= 0;
 }
 
 /* Upper bound of a bin's plan entries for grid (gh, gw): distinct rows (at most 2 per valid sample, at
@@ -122,6 +142,7 @@ typedef struct {
   v128_t *lm;        /* [cap] lane masks: all ones where the segment owns a touched column */
   u8 *bits;          /* [cap] the same lane mask as 4 bits (narrow images) */
   i32 *start;        /* [bins + 1] first entry of each planned bin, relative to the range */
+  u8 *nanBin;        /* [bins] 1 where the planned bin (relative to the range) has NaN sample coordinates */
   double *wy, *dy;   /* [H] per-row weight and derivative of the bin being planned */
   double *wx, *dx;   /* [W] per-column */
   u8 *ty, *tx;       /* [H], [W] touched rows / columns */
@@ -151,6 +172,7 @@ static double plan_carve(RoiPlan *pl, uintptr_t base, const RoiJob *J, int deriv
   pl->lm = carve(&p, cap * 16);
   pl->bits = carve(&p, cap);
   pl->start = carve(&p, (bins + 1) * 4);
+  pl->nanBin = carve(&p, bins);
   pl->wy = carve(&p, H * 8);
   pl->dy = carve(&p, H * 8);
   pl->wx = carve(&p, W * 8);
@@ -184,7 +206,8 @@ typedef struct {
  */
 static Span axis_samples(double base, double bin, double grid, i32 size, double *w, double *d, u8 *t, int derivs) {
   Span sp = {size, -1};
-  if (!(base - base == 0.0) || !(grid >= 1.0)) return sp; /* a non-finite offset: no sample is inside */
+  /* An infinite base (offset): no sample is inside. A NaN base never gets here (plan_bins flags it). */
+  if (!(base - base == 0.0) || !(grid >= 1.0)) return sp;
   double k0 = 0.0, k1 = grid - 1.0;
   const double step = bin / grid;
   /* Small grids (every fixed sampling ratio in practice) are cheaper to test sample by sample. */
@@ -275,11 +298,14 @@ static i32 plan_bins(const RoiJob *J, RoiPlan *pl, const RoiGeom *g, i32 r, i32 
       x0 = x0 + J->gamma * g->rw * (double)offset[(r * 2 + 0) * bins + bin];
       y0 = y0 + J->gamma * g->rh * (double)offset[(r * 2 + 1) * bins + bin];
     }
+    const double by = y0 + i * g->bh, bx = x0 + j * g->bw;
+    /* Decided here, explicitly: a NaN coordinate must neither be sampled nor read as "no sample" (0). */
+    const int nanBin = g->gridded && (is_nan_f64(by) || is_nan_f64(bx));
     i32 nrows = 0, nseg = 0;
     Span sy = {0, -1}, sx = {0, -1};
-    if (!g->empty) {
-      sy = axis_samples(y0 + i * g->bh, g->bh, g->gh, J->H, pl->wy, pl->dy, pl->ty, derivs);
-      if (sy.hi >= sy.lo) sx = axis_samples(x0 + j * g->bw, g->bw, g->gw, W, pl->wx, pl->dx, pl->tx, derivs);
+    if (!g->empty && !nanBin) {
+      sy = axis_samples(by, g->bh, g->gh, J->H, pl->wy, pl->dy, pl->ty, derivs);
+      if (sy.hi >= sy.lo) sx = axis_samples(bx, g->bw, g->gw, W, pl->wx, pl->dx, pl->tx, derivs);
       if (sx.hi >= sx.lo) {
         for (i32 y = sy.lo; y <= sy.hi; y++) nrows += pl->ty[y];
         nseg = pack_segments(J, pl, sx);
@@ -315,6 +341,7 @@ static i32 plan_bins(const RoiJob *J, RoiPlan *pl, const RoiGeom *g, i32 r, i32 
     }
     for (i32 y = sy.lo; y <= sy.hi; y++) pl->wy[y] = pl->dy[y] = 0.0, pl->ty[y] = 0;
     for (i32 x = sx.lo; x <= sx.hi; x++) pl->wx[x] = pl->dx[x] = 0.0, pl->tx[x] = 0;
+    pl->nanBin[bin - bin0] = (u8)nanBin;
     pl->start[bin - bin0 + 1] = used;
   }
   return bin;
@@ -370,6 +397,13 @@ static inline float hsum(v128_t a) {
 /* time (the path of the remaining channels and of narrow images), so every output has the same bits     */
 /* whichever path computed it.                                                                          */
 
+/* Lanes k < nb of s (bins q .. q + nb - 1 of the range) set to NaN where that bin is flagged. */
+static inline v128_t poison_bin_lanes(const RoiPlan *pl, i32 q, i32 nb, v128_t s) {
+  u8 bits = 0;
+  for (i32 k = 0; k < nb; k++) bits |= (u8)(pl->nanBin[q + k] << k);
+  return bits ? wasm_v128_bitselect(wasm_f32x4_splat(NAN_F32), s, lane_mask(bits)) : s;
+}
+
 static inline void store_bin_quad(float *o, i32 bins, v128_t s) {
   o[0] = wasm_f32x4_extract_lane(s, 0);
   o[bins] = wasm_f32x4_extract_lane(s, 1);
@@ -408,6 +442,8 @@ EXPORT(roi_pool_forward_chunk) void roi_pool_forward_chunk(const RoiJob *J, i32 
             a3 = MADD(wasm_v128_and(wasm_v128_load(x3 + o), m), w, a3);
           }
           v128_t s = hsum4(a0, a1, a2, a3);
+          /* 4 channels of one bin: a NaN bin is NaN in all of them. */
+          if (pl.nanBin[q]) s = wasm_f32x4_splat(NAN_F32);
           /* mask * (sum / count): the weights carry 1 / count, the mask multiplies last as in the reference. */
           if (mask) s = wasm_f32x4_mul(wasm_f32x4_splat(mask[bin]), s);
           store_bin_quad(out + (i64)c * bins + bin, bins, s);
@@ -423,7 +459,7 @@ EXPORT(roi_pool_forward_chunk) void roi_pool_forward_chunk(const RoiJob *J, i32 
         const v128_t a1 = nb > 1 ? bin_dot(&pl, pl.wa, q + 1, x, narrow) : zero;
         const v128_t a2 = nb > 2 ? bin_dot(&pl, pl.wa, q + 2, x, narrow) : zero;
         const v128_t a3 = nb > 3 ? bin_dot(&pl, pl.wa, q + 3, x, narrow) : zero;
-        v128_t s = hsum4(a0, a1, a2, a3);
+        v128_t s = poison_bin_lanes(&pl, q, nb, hsum4(a0, a1, a2, a3));
         if (nb == 4) {
           if (mask) s = wasm_f32x4_mul(wasm_v128_load(mask + b), s);
           wasm_v128_store(o + b, s);
@@ -513,10 +549,14 @@ EXPORT(roi_pool_gather_chunk) void roi_pool_gather_chunk(const RoiJob *J, i32 ch
         accX[q] = xx;
       }
     }
+    /* A NaN bin's value is NaN in every channel, so are its sums over a non-empty block (C = 0 has no
+     * channel to carry it: its gradients stay 0, as the sum over no channels is). */
+    const int poison = c1 > c0;
     for (i32 q = 0; q < nb; q++) {
-      part[bin0 + q] = hsum(accA[q]);
-      part[bins + bin0 + q] = hsum(accB[q]);
-      part[2 * bins + bin0 + q] = hsum(accX[q]);
+      const int nan = poison && pl.nanBin[q];
+      part[bin0 + q] = nan ? NAN_F32 : hsum(accA[q]);
+      part[bins + bin0 + q] = nan ? NAN_F32 : hsum(accB[q]);
+      part[2 * bins + bin0 + q] = nan ? NAN_F32 : hsum(accX[q]);
     }
     bin0 = bin1;
   }

@@ -11,7 +11,11 @@
  * - permuting the RoIs (with their offsets, masks and gradOutput) permutes the outputs and the offset and
  *   mask gradients and leaves the input gradient unchanged;
  * - no RoIs (R = 0), no channels (C = 0) and an empty batch (N = 0, R = 0) give empty outputs, and
- *   gradients that are empty or exactly zero.
+ *   gradients that are empty or exactly zero;
+ * - a NaN offset makes exactly its bin NaN (output in every channel, both offset gradients, the mask
+ *   gradient) and leaves everything else as the float64 reference has it; the bin's samples cannot be
+ *   placed, so it adds nothing to grad_input (the agreed rule of every backend: NaN propagates as
+ *   arithmetic would, and never spreads to values that do not depend on it).
  * Comparisons of the backend with itself allow each side one tolerance (twice the default).
  */
 import { roiPoolShapes, type Backend, type RoiPoolGeometry } from '@dcnv2/core';
@@ -32,7 +36,7 @@ import { roiAlignBackwardF64, roiAlignF64, type RoiAlignParams } from '../../ref
 import type { Tolerance } from '../../tolerances.js';
 import { defaultRoiPoolTolerance, roiGradTensorName } from '../../tolerances-roi-pool.js';
 import { comparisonRow, errorRow, type ConformanceRow, type SuiteContext } from '../types.js';
-import { backendRoiExpectation, checkRoiCase, type RoiExpectation } from './check-roi-case.js';
+import { backendRoiExpectation, checkRoiCase, referenceRoiExpectation, type RoiExpectation } from './check-roi-case.js';
 import { roiSuiteLabel } from './suite-label.js';
 
 const SUITE = roiSuiteLabel('properties');
@@ -324,6 +328,45 @@ const emptyProblems: RoiProperty = {
   },
 };
 
+// A NaN offset component: its bin is NaN everywhere it appears, every other value is the reference's.
+const nanOffsetIsLocal: RoiProperty = {
+  name: 'nan_offset_propagates_locally',
+  cases: 3,
+  async run(backend, rng, caseName, i) {
+    const c = randomRoiCase(rng, { ...SMALL, offsets: ['small'], masks: i === 2 ? ['none'] : ['sigmoid'] });
+    const g = c.geometry;
+    const bins = g.pooledH * g.pooledW;
+    const r = rng.int(0, g.rois - 1);
+    const bin = rng.int(0, bins - 1);
+    const component = i % 2;
+    // Expectation: the reference on the case with that bin's offset zeroed and its gradOutput zeroed (so
+    // it feeds no gradient into the input), then the bin's own values replaced by NaN.
+    const offset = c.offset!.slice();
+    offset[(r * 2 + 0) * bins + bin] = 0;
+    offset[(r * 2 + 1) * bins + bin] = 0;
+    const gradOutput = c.gradOutput!.slice();
+    for (let ch = 0; ch < g.channels; ch++) gradOutput[(r * g.channels + ch) * bins + bin] = 0;
+    const finite = withRoiTensors(c, { offset, gradOutput });
+    const want = referenceRoiExpectation(finite, hasRoiPoolBackward(backend));
+    const output = Float64Array.from(want.output);
+    for (let ch = 0; ch < g.channels; ch++) output[(r * g.channels + ch) * bins + bin] = NaN;
+    let grads: RoiExpectation['grads'];
+    if (want.grads) {
+      const gOff = Float64Array.from(want.grads.offset!);
+      gOff[(r * 2 + 0) * bins + bin] = NaN;
+      gOff[(r * 2 + 1) * bins + bin] = NaN;
+      const gMask = want.grads.mask ? Float64Array.from(want.grads.mask) : null;
+      if (gMask) gMask[r * bins + bin] = NaN;
+      grads = { input: want.grads.input, offset: gOff, mask: gMask };
+    }
+    const nanOffset = c.offset!.slice();
+    nanOffset[(r * 2 + component) * bins + bin] = NaN;
+    const bad = withRoiTensors(c, { offset: nanOffset });
+    const name = `${caseName} (roi ${r}, bin ${bin}, ${component === 0 ? 'x' : 'y'})`;
+    return checkRoiCase(backend, bad, grads ? { output, grads } : { output }, { suite: SUITE, caseName: name, note: describeRoiCase(bad) });
+  },
+};
+
 export const ROI_PROPERTIES: readonly RoiProperty[] = [
   isRoiAlign,
   zeroOffsetIsNone,
@@ -332,6 +375,7 @@ export const ROI_PROPERTIES: readonly RoiProperty[] = [
   outsideGivesZero,
   permutationEquivariant,
   emptyProblems,
+  nanOffsetIsLocal,
 ];
 
 export async function roiPropertiesSuite(ctx: SuiteContext): Promise<void> {
