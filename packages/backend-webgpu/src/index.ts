@@ -1,7 +1,7 @@
 import type { BackendProvider } from '@dcnv2/core';
 import { WebGpuBackend, type WebGpuBackendOptions } from './webgpu-backend.js';
 
-export { createWebGpuBackend, WebGpuBackend, WebGpuTensor, type WebGpuBackendOptions } from './webgpu-backend.js';
+export { createWebGpuBackend, WebGpuBackend, WebGpuTensor, type WebGpuAdapterDescription, type WebGpuBackendOptions } from './webgpu-backend.js';
 export { forwardShader, TILE_CO, TILE_P, WORKGROUP, WORKGROUP_BYTES } from './forward-shader.js';
 export { defaultGpu } from './node-gpu.js';
 

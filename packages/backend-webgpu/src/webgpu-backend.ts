@@ -60,6 +60,29 @@ export interface WebGpuBackendOptions {
   readonly precision?: 'float32' | 'float16';
 }
 
+/** The adapter behind a backend, as `GPUAdapterInfo` tells it, plus whether it is a CPU rasteriser. */
+export interface WebGpuAdapterDescription {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly description: string;
+  readonly isFallbackAdapter: boolean;
+  /** SwiftShader, llvmpipe/lavapipe or a fallback adapter: correct, but its timings mean nothing. */
+  readonly software: boolean;
+}
+
+function describeAdapter(info: GPUAdapterInfo | null): WebGpuAdapterDescription | null {
+  if (info === null) return null;
+  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  const text = `${info.vendor} ${info.architecture} ${info.description}`;
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    description: info.description,
+    isFallbackAdapter: fallback,
+    software: fallback || /swiftshader|llvmpipe|lavapipe|software/i.test(text),
+  };
+}
+
 /** A tensor of this backend: a storage buffer holding `length` values of the backend's storage type. */
 export class WebGpuTensor {
   /** False once released. */
@@ -97,6 +120,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   private dev: GPUDevice | null = null;
   private ownsDevice = false;
   private lostInfo: GPUDeviceLostInfo | null = null;
+  private adapterDesc: WebGpuAdapterDescription | null = null;
   private disposed = false;
   private pipeline: GPUComputePipeline | null = null;
   private dummy: GPUBuffer | null = null;
@@ -120,6 +144,17 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     if (this.storage === 'f16') this.caps = { ...this.caps, roiPool: false };
   }
 
+  /**
+   * What runs the kernels (after `init`): the adapter's description and whether it is a software
+   * rasteriser (SwiftShader, llvmpipe/lavapipe, a fallback adapter), whose timings say nothing about a
+   * GPU. `variant` is the one-line form tools print.
+   */
+  get info(): { readonly variant: string; readonly adapter: WebGpuAdapterDescription | null } {
+    const a = this.adapterDesc;
+    const name = a === null ? 'unknown adapter' : a.description || [a.vendor, a.architecture].filter(Boolean).join(' ') || 'unnamed adapter';
+    return { variant: `${this.storage}, ${name}${a?.software ? ', software' : ''}`, adapter: a };
+  }
+
   get capabilities(): BackendCapabilities {
     return this.caps;
   }
@@ -141,12 +176,14 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const noF16 = (argument: string, what: string) =>
       new CapabilityError({ argument, expected: 'a WebGPU device with the "shader-f16" feature for precision "float16"', actual: what });
     let device = this.options.device;
+    let adapterInfo: GPUAdapterInfo | null = null;
     if (device === undefined) {
       const gpu = this.options.gpu ?? (await defaultGpu({ shaderF16: f16 }));
       const adapter = await gpu.requestAdapter(this.options.powerPreference ? { powerPreference: this.options.powerPreference } : undefined);
       if (adapter === null) throw new BackendError({ argument: 'backend', expected: 'a WebGPU adapter', actual: null }, 'requestAdapter() returned null');
       // shader-f16 is requested whenever the adapter has it, so capabilities.float16 tells what the device can do.
       const hasF16 = adapter.features.has('shader-f16');
+      adapterInfo = adapter.info ?? null;
       if (f16 && !hasF16) throw noF16('options.precision', `an adapter without it (${adapter.info?.description || adapter.info?.vendor || 'unnamed'})`);
       const a = adapter.limits;
       device = await adapter.requestDevice({
@@ -162,6 +199,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
       throw noF16('options.device', 'a device created without it (pass requiredFeatures: ["shader-f16"] to requestDevice)');
     }
     this.caps = { ...this.caps, float16: device.features.has('shader-f16') };
+    this.adapterDesc = describeAdapter(adapterInfo ?? (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo ?? null);
     const lim = device.limits;
     if (lim.maxComputeWorkgroupStorageSize < WORKGROUP_BYTES) {
       throw new LimitError({ argument: 'device.limits.maxComputeWorkgroupStorageSize', expected: `>= ${WORKGROUP_BYTES}`, actual: lim.maxComputeWorkgroupStorageSize });

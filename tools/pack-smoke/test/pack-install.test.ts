@@ -25,13 +25,18 @@ function pack(pkgDir: string): string {
   return join(dest, tgz);
 }
 
-/** The first TypeScript block of the root README's "Install and use" section, compiled to plain JS. */
+/**
+ * Every TypeScript block of the root README's "Install and use" section, in order, as one module compiled
+ * to plain JS (later blocks use what earlier ones defined, as a reader would run them).
+ */
 function readmeExample(): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Install and use'));
-  const block = /```ts\n([\s\S]*?)```/.exec(section);
-  if (!block) throw new Error('README: no ```ts block under "## Install and use"');
-  return ts.transpileModule(block[1], { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const start = readme.indexOf('## Install and use');
+  const end = readme.indexOf('\n## ', start + 1);
+  const section = readme.slice(start, end < 0 ? undefined : end);
+  const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  if (blocks.length === 0) throw new Error('README: no ```ts block under "## Install and use"');
+  return ts.transpileModule(blocks.join('\n'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
 }
 
 describe('packed packages install and run outside the workspace', () => {
@@ -90,6 +95,6 @@ console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), wasm: Arr
     // stays true or this fails.
     writeFileSync(join(app, 'readme-example.mjs'), readmeExample());
     const printed = execFileSync('node', ['readme-example.mjs'], { cwd: app, encoding: 'utf8' });
-    expect(printed.trim().split('\n')).toEqual(['[ 1, 64, 56, 56 ]', '[ 1, 18, 56, 56 ]']);
+    expect(printed.trim().split('\n')).toEqual(['[ 1, 64, 56, 56 ]', '[ 1, 18, 56, 56 ]', '[ 2, 64, 7, 7 ]']);
   }, 120_000);
 });

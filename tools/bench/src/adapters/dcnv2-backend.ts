@@ -57,7 +57,14 @@ export async function openDcnv2Backend(module: string | undefined, threads: numb
     }
   }
   // Some backends say which build they picked (the wasm backend: simd or relaxed-simd); worth stating.
-  const info = (backend as { info?: { variant?: unknown } }).info;
+  const info = (backend as { info?: { variant?: unknown; adapter?: { software?: unknown } | null } }).info;
+  // A GPU backend on a CPU rasteriser (SwiftShader, lavapipe) is correct but its timings describe the
+  // emulator, not a GPU: such rows would mislead a table of GPU and CPU figures, so they are skipped unless
+  // asked for (the agreement check still runs in the conformance suite).
+  if (info?.adapter?.software === true && process.env.DCNV2_BENCH_SOFTWARE_GPU !== '1') {
+    await backend.dispose();
+    throw new SkipError(`backend ${provider.name} runs on a software adapter (${String(info.variant)}): its times say nothing about a GPU (DCNV2_BENCH_SOFTWARE_GPU=1 times it anyway)`);
+  }
   const variant = typeof info === 'object' && info !== null && typeof info.variant === 'string' ? ` (${info.variant})` : '';
   return { backend, name: provider.name, version: `${pkg?.name ?? provider.name} ${pkg?.version ?? '?'}${variant}`, threads: used };
 }
