@@ -92,6 +92,8 @@ export class WebGpuTensor {
     readonly length: number,
     /** False for adopted (foreign) buffers: release does not free them. */
     readonly owned: boolean,
+    /** The device the buffer belongs to: after `attachDevice` a tensor of the old one is refused. */
+    readonly device: GPUDevice | null = null,
   ) {}
 }
 
@@ -118,6 +120,8 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   };
 
   private dev: GPUDevice | null = null;
+  /** The caller's device to run on (options.device, or the one given to attachDevice); undefined: make one. */
+  private injected: GPUDevice | undefined;
   private ownsDevice = false;
   private lostInfo: GPUDeviceLostInfo | null = null;
   private adapterDesc: WebGpuAdapterDescription | null = null;
@@ -133,6 +137,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
 
   constructor(private readonly options: WebGpuBackendOptions = {}) {
     this.poolLimit = options.poolBytes ?? 256 * 1024 * 1024;
+    this.injected = options.device;
     const precision = options.precision ?? 'float32';
     if (precision !== 'float32' && precision !== 'float16') {
       throw new ParamError({ argument: 'options.precision', expected: '"float32" or "float16"', actual: precision });
@@ -175,7 +180,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const f16 = this.storage === 'f16';
     const noF16 = (argument: string, what: string) =>
       new CapabilityError({ argument, expected: 'a WebGPU device with the "shader-f16" feature for precision "float16"', actual: what });
-    let device = this.options.device;
+    let device = this.injected;
     let adapterInfo: GPUAdapterInfo | null = null;
     if (device === undefined) {
       const gpu = this.options.gpu ?? (await defaultGpu({ shaderF16: f16 }));
@@ -221,7 +226,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   private live(): GPUDevice {
     if (this.disposed) throw new DisposedError({ argument: 'backend', expected: 'a live backend', actual: 'disposed' });
     if (this.lostInfo !== null) {
-      throw new DeviceLostError({ argument: 'device', expected: 'a live GPU device', actual: 'lost' }, `${this.lostInfo.reason}: ${this.lostInfo.message}`);
+      throw new DeviceLostError({ argument: 'device', expected: 'a live GPU device', actual: 'lost' }, `${this.lostInfo.reason}: ${this.lostInfo.message}; attachDevice() continues on a new device`);
     }
     if (this.dev === null) throw new BackendError({ argument: 'backend', expected: 'an initialised backend (call init())', actual: 'uninitialised' });
     return this.dev;
@@ -234,6 +239,22 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     }
     if (bytes > lim.maxBufferSize) {
       throw new LimitError({ argument, expected: `at most maxBufferSize = ${lim.maxBufferSize} bytes`, actual: bytes });
+    }
+  }
+
+  /** A tensor of the current device. */
+  private tensor(buffer: GPUBuffer, length: number, owned: boolean): WebGpuTensor {
+    return new WebGpuTensor(buffer, length, owned, this.dev);
+  }
+
+  /** Every given tensor must be alive and of the current device. */
+  private checkTensors(tensors: Record<string, WebGpuTensor | null>): void {
+    for (const [k, t] of Object.entries(tensors)) {
+      if (t === null) continue;
+      if (!t.alive) throw new DisposedError({ argument: k, expected: 'a live tensor', actual: 'released' });
+      if (t.device !== null && t.device !== this.dev) {
+        throw new DeviceLostError({ argument: k, expected: 'a tensor of the current device', actual: 'a tensor of a device that was lost or replaced (attachDevice)' });
+      }
     }
   }
 
@@ -264,7 +285,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
         dev.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, bytes);
       }
     }
-    return new WebGpuTensor(buf, n, true);
+    return this.tensor(buf, n, true);
   }
 
   /**
@@ -281,13 +302,13 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     }
     const need = wordBytes(n * this.elementBytes);
     if (b.size < need) throw new BackendError({ argument: 'external.size', expected: `>= ${need} bytes (${n} ${this.storage} values)`, actual: b.size });
-    return new WebGpuTensor(b, n, false);
+    return this.tensor(b, n, false);
   }
 
   async download(handle: WebGpuTensor, shape: readonly number[]): Promise<Float32Array> {
     const dev = this.live();
     const n = size(shape);
-    if (!handle.alive) throw new DisposedError({ argument: 'tensor', expected: 'a live tensor', actual: 'released' });
+    this.checkTensors({ tensor: handle });
     if (n === 0) return new Float32Array(0);
     // Copies move whole 4-byte words: an odd count of f16 values reads one padding value too.
     const bytes = wordBytes(n * this.elementBytes);
@@ -316,7 +337,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     if (!handle.alive) return;
     handle.alive = false;
     if (!handle.owned) return;
-    if (this.disposed || this.dev === null) {
+    if (this.disposed || this.dev === null || (handle.device !== null && handle.device !== this.dev)) {
       handle.buffer.destroy();
       return;
     }
@@ -336,11 +357,9 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const HoWo = g.outHeight * g.outWidth;
     const outLen = g.batch * g.outChannels * HoWo;
     this.checkSize('output', outLen * this.elementBytes);
-    for (const [k, t] of Object.entries(inputs) as [string, WebGpuTensor | null][]) {
-      if (t !== null && !t.alive) throw new DisposedError({ argument: k, expected: 'a live tensor', actual: 'released' });
-    }
+    this.checkTensors({ ...inputs });
     const out = this.acquire(outLen * this.elementBytes);
-    const result = new WebGpuTensor(out, outLen, true);
+    const result = this.tensor(out, outLen, true);
     if (outLen === 0) return result;
 
     const lim = dev.limits;
@@ -395,9 +414,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   /** Backward: every requested gradient of L = sum(output * gradOutput) (see backward-shader.ts). */
   deformConv2dBackward(g: ConvGeometry, inputs: ConvInputs<WebGpuTensor>, gradOutput: WebGpuTensor, want: ConvGradRequest): ConvGrads<WebGpuTensor> {
     const dev = this.live();
-    for (const [k, t] of Object.entries({ ...inputs, gradOutput }) as [string, WebGpuTensor | null][]) {
-      if (t !== null && !t.alive) throw new DisposedError({ argument: k, expected: 'a live tensor', actual: 'released' });
-    }
+    this.checkTensors({ ...inputs, gradOutput });
     const taps = g.kernelH * g.kernelW;
     const HoWo = g.outHeight * g.outWidth;
     const lens = {
@@ -412,7 +429,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const alloc = (name: keyof typeof lens, on: boolean): WebGpuTensor | null => {
       if (!on) return null;
       this.checkSize(`grad_${name}`, lens[name] * this.elementBytes);
-      return new WebGpuTensor(this.acquire(lens[name] * this.elementBytes), lens[name], true);
+      return this.tensor(this.acquire(lens[name] * this.elementBytes), lens[name], true);
     };
     const grads = {
       input: alloc('input', want.input),
@@ -426,7 +443,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     try {
       if (grads.input !== null && this.storage === 'f16') {
         this.checkSize('grad_input (float32 accumulator)', lens.input * 4);
-        scratch = new WebGpuTensor(this.acquire(lens.input * 4), lens.input, true);
+        scratch = this.tensor(this.acquire(lens.input * 4), lens.input, true);
       }
       this.bwd!.run(
         g,
@@ -464,13 +481,11 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   /** RoI pooling forward: `[R, C, ph, pw]` (see roi-pool-shader.ts). */
   async deformRoiPool(g: RoiPoolGeometry, inputs: RoiPoolInputs<WebGpuTensor>): Promise<WebGpuTensor> {
     const dev = this.live();
-    for (const [k, t] of Object.entries(inputs) as [string, WebGpuTensor | null][]) {
-      if (t !== null && !t.alive) throw new DisposedError({ argument: k, expected: 'a live tensor', actual: 'released' });
-    }
+    this.checkTensors({ ...inputs });
     const storage = this.roiStorage();
     const len = g.rois * g.channels * g.pooledH * g.pooledW;
     this.checkSize('output', len * storageBytes(storage));
-    const out = new WebGpuTensor(this.acquire(len * storageBytes(storage)), len, true);
+    const out = this.tensor(this.acquire(len * storageBytes(storage)), len, true);
     try {
       const b = { input: inputs.input.buffer, rois: inputs.rois.buffer, offset: inputs.offset?.buffer ?? null, mask: inputs.mask?.buffer ?? null };
       await this.roiKernels(dev).forward(storage, g, b, out.buffer, dev.limits.maxComputeWorkgroupsPerDimension);
@@ -486,16 +501,14 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     g: RoiPoolGeometry, inputs: RoiPoolInputs<WebGpuTensor>, gradOutput: WebGpuTensor, want: RoiPoolGradRequest,
   ): Promise<RoiPoolGrads<WebGpuTensor>> {
     const dev = this.live();
-    for (const [k, t] of Object.entries({ ...inputs, gradOutput }) as [string, WebGpuTensor | null][]) {
-      if (t !== null && !t.alive) throw new DisposedError({ argument: k, expected: 'a live tensor', actual: 'released' });
-    }
+    this.checkTensors({ ...inputs, gradOutput });
     const storage = this.roiStorage();
     const bins = g.rois * g.pooledH * g.pooledW;
     const lens = { input: g.batch * g.channels * g.inHeight * g.inWidth, offset: 2 * bins, mask: bins };
     const alloc = (name: keyof typeof lens, on: boolean): WebGpuTensor | null => {
       if (!on) return null;
       this.checkSize(`grad_${name}`, lens[name] * storageBytes(storage));
-      return new WebGpuTensor(this.acquire(lens[name] * storageBytes(storage)), lens[name], true);
+      return this.tensor(this.acquire(lens[name] * storageBytes(storage)), lens[name], true);
     };
     const grads: { input: WebGpuTensor | null; offset: WebGpuTensor | null; mask: WebGpuTensor | null } = { input: null, offset: null, mask: null };
     try {
@@ -512,9 +525,21 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     return grads;
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+  /**
+   * Moves the backend to another device: after a loss (`DeviceLostError`), or to share a caller's device.
+   * With no argument it requests a fresh device from the adapter, as `init` does. Everything made on the
+   * old device (pipelines, pooled buffers) is dropped, and the old device is destroyed only if the backend
+   * created it; tensors of the old device are refused from then on (`DeviceLostError`), so re-upload them.
+   */
+  async attachDevice(device?: GPUDevice): Promise<void> {
+    if (this.disposed) throw new DisposedError({ argument: 'backend', expected: 'a live backend', actual: 'disposed' });
+    this.dropDevice();
+    this.injected = device;
+    await this.init();
+  }
+
+  /** Frees everything tied to the current device and forgets it. */
+  private dropDevice(): void {
     this.roi?.destroy();
     this.roi = null;
     this.bwd?.destroy();
@@ -523,9 +548,19 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     this.pool.clear();
     this.pooledBytes = 0;
     this.dummy?.destroy();
+    this.dummy = null;
     if (this.ownsDevice) this.dev?.destroy();
+    this.ownsDevice = false;
     this.dev = null;
     this.pipeline = null;
+    this.lostInfo = null;
+    this.adapterDesc = null;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.dropDevice();
   }
 }
 

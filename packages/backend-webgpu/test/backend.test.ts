@@ -147,6 +147,34 @@ describe('webgpu backend lifecycle', () => {
     await b.dispose();
   });
 
+  it('attachDevice continues on a new device after a loss; tensors of the lost device are refused', async () => {
+    const adapter = await nodeGpu().requestAdapter();
+    const first = await adapter!.requestDevice();
+    const b = new WebGpuBackend({ device: first });
+    await b.init();
+    const old = b.upload(new Float32Array([1, 2]), [2]);
+    first.destroy();
+    await first.lost;
+    await expect(b.download(old, [2])).rejects.toThrow(DeviceLostError);
+    // A fresh device of the backend's own making (no argument), then a caller's device again.
+    await b.attachDevice();
+    const h = b.upload(new Float32Array([3, 4]), [2]);
+    expect(Array.from(await b.download(h, [2]))).toEqual([3, 4]);
+    await expect(b.download(old, [2])).rejects.toThrow(/a tensor of the current device/);
+    b.release(old);
+    const second = await (await nodeGpu().requestAdapter())!.requestDevice();
+    await b.attachDevice(second);
+    expect(b.device).toBe(second);
+    await expect(b.download(h, [2])).rejects.toThrow(DeviceLostError);
+    // The convolution runs on the new device.
+    const one = (shape: number[]) => b.upload(new Float32Array(shape.reduce((x, y) => x * y, 1)).fill(1), shape);
+    const g = { batch: 1, inChannels: 1, inHeight: 3, inWidth: 3, outChannels: 1, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 1, offsetGroups: 1, outHeight: 3, outWidth: 3, hasMask: false, hasBias: false };
+    const y = b.deformConv2d(g, { input: one([1, 1, 3, 3]), weight: one([1, 1, 3, 3]), offset: b.upload(new Float32Array(162), [1, 18, 3, 3]), mask: null, bias: null });
+    expect(Array.from(await b.download(y, [1, 1, 3, 3]))).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
+    await b.dispose();
+    second.destroy();
+  });
+
   it('the provider sets up Dawn itself when no GPU is injected', async () => {
     const b = await dcnBackend.create();
     await b.init();
