@@ -18,7 +18,9 @@ import { commands } from '@yowasp/clang';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sourceNames = ['dcn.c', 'roi_pool.c'];
-const sources = Object.fromEntries(sourceNames.map((f) => [f, readFileSync(join(root, 'src/kernels', f), 'utf8')]));
+// Headers travel in clang's virtual file system with the sources but are not compiled on their own.
+const headerNames = ['dcn_simd.h'];
+const sources = Object.fromEntries([...sourceNames, ...headerNames].map((f) => [f, readFileSync(join(root, 'src/kernels', f), 'utf8')]));
 const outDir = join(root, 'dist/wasm');
 mkdirSync(outDir, { recursive: true });
 

@@ -11,19 +11,7 @@
  * range test for values, none for the coordinate gradient, corners outside the image never read, the
  * mask not folded into the bilinear weights, grad_input scattered with torchvision's |y - yp| < 1 rule.
  */
-#include <stdint.h>
-#include <wasm_simd128.h>
-
-typedef int32_t i32;
-typedef uint8_t u8;
-
-#define EXPORT(name) __attribute__((export_name(#name)))
-
-#ifdef DCN_RELAXED
-#define MADD(a, b, c) wasm_f32x4_relaxed_madd((a), (b), (c))
-#else
-#define MADD(a, b, c) wasm_f32x4_add((c), wasm_f32x4_mul((a), (b)))
-#endif
+#include "dcn_simd.h"
 
 /* Job layout: int32 fields (pointers are 32-bit). Keep in sync with src/job.ts. */
 enum {

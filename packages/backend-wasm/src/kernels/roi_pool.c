@@ -37,20 +37,7 @@
  *   scatter (grad_input): chunk = block of channels over every RoI in order: no two threads write the
  *     same channel, and each pixel accumulates in a fixed order (deterministic, no partial copies).
  */
-#include <stdint.h>
-#include <wasm_simd128.h>
-
-typedef int32_t i32;
-typedef int64_t i64;
-typedef uint8_t u8;
-
-#define EXPORT(name) __attribute__((export_name(#name)))
-
-#ifdef DCN_RELAXED
-#define MADD(a, b, c) wasm_f32x4_relaxed_madd((a), (b), (c))
-#else
-#define MADD(a, b, c) wasm_f32x4_add((c), wasm_f32x4_mul((a), (b)))
-#endif
+#include "dcn_simd.h"
 
 /* The job block, written by the host (keep in sync with src/roi-job.ts). Pointers are 32-bit. */
 typedef struct {
