@@ -14,6 +14,7 @@
  */
 import type { ConvGeometry, ConvGradRequest } from '@dcnv2/core';
 import { col2imChannel, type Col2imTargets } from './col2im.js';
+import { convSizes } from './conv-sizes.js';
 import type { ConvData } from './forward.js';
 import { gemm, type GemmScratch } from './gemm.js';
 import { im2colChannel } from './im2col.js';
@@ -36,14 +37,7 @@ export function backward(
   limits: TilingLimits,
   scratch: GemmScratch,
 ): GradArrays {
-  const { batch: N, inChannels: Cin, outChannels: Cout, groups, offsetGroups } = g;
-  const HW = g.inHeight * g.inWidth;
-  const HoWo = g.outHeight * g.outWidth;
-  const K = g.kernelH * g.kernelW;
-  const Cg = Cin / groups;
-  const CoutG = Cout / groups;
-  const CgK = Cg * K;
-  const perOffsetGroup = Cin / offsetGroups;
+  const { N, Cin, Cout, groups, HW, HoWo, K, Cg, CoutG, CgK, perOffsetGroup } = convSizes(g);
   const wantMask = want.mask && d.mask !== null;
 
   const grads: GradArrays = {

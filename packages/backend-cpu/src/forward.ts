@@ -9,6 +9,7 @@
  * when offset groups and conv groups cut the channels differently.
  */
 import type { ConvGeometry } from '@dcnv2/core';
+import { convSizes } from './conv-sizes.js';
 import { gemm, type GemmScratch } from './gemm.js';
 import { im2colChannel } from './im2col.js';
 import { buildPlan, SamplingPlan } from './sampling-plan.js';
@@ -23,14 +24,7 @@ export interface ConvData {
 }
 
 export function forward(g: ConvGeometry, d: ConvData, limits: TilingLimits, scratch: GemmScratch): Float32Array {
-  const { batch: N, inChannels: Cin, outChannels: Cout, groups, offsetGroups } = g;
-  const HW = g.inHeight * g.inWidth;
-  const HoWo = g.outHeight * g.outWidth;
-  const K = g.kernelH * g.kernelW;
-  const Cg = Cin / groups;
-  const CoutG = Cout / groups;
-  const CgK = Cg * K;
-  const perOffsetGroup = Cin / offsetGroups;
+  const { N, Cin, Cout, groups, HW, HoWo, K, Cg, CoutG, CgK, perOffsetGroup } = convSizes(g);
   const out = new Float32Array(N * Cout * HoWo);
   if (N === 0) return out;
 

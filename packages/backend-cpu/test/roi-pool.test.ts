@@ -3,9 +3,8 @@
  * semantics, read in place) forward and all three gradients, through the backend methods with the default
  * workspace and with a workspace so small that every sample is its own chunk, and through core; then the
  * edge cases the vectors do not pin: no RoIs, no channels, gradient subsets, degenerate and far-away RoIs,
- * analytic values on a linear image, NaN offsets, the memory bound and dispose. Last, the project's
- * deform_roi_pool conformance suites (golden, properties, fuzz and gradient checks against the float64
- * oracle, agreement with the reference backend), with both workspaces.
+ * analytic values on a linear image, NaN offsets, the memory bound and dispose. The project's
+ * deform_roi_pool conformance suites run in conformance.test.ts.
  */
 import {
   deformRoiPool,
@@ -18,17 +17,8 @@ import {
   type RoiPoolGradRequest,
   type RoiPoolInputs,
 } from '@dcnv2/core';
-import {
-  createReferenceBackend,
-  defaultVectorsFiles,
-  formatRow,
-  loadVectors,
-  runConformance,
-  type RoiPoolTensorName,
-  type RoiPoolVectorCase,
-  type SuiteName,
-} from '@dcnv2/conformance';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultVectorsFiles, loadVectors, type RoiPoolTensorName, type RoiPoolVectorCase } from '@dcnv2/conformance';
+import { describe, expect, it } from 'vitest';
 import { createCpuBackend, type CpuBackend } from '../src/index.js';
 import { createRoiPoolPlan, RoiPlanBuilder, ROI_SLOT_BYTES_BACKWARD, ROI_SLOT_BYTES_FORWARD } from '../src/roi-pool-plan.js';
 import { rng, worstViolation, type Tol } from './helpers.js';
@@ -335,34 +325,4 @@ describe('deform_roi_pool edge cases', () => {
     expect(() => be.deformRoiPool(g, inputsOf(p))).toThrow(DisposedError);
     expect(() => be.deformRoiPoolBackward(g, inputsOf(p), p.gradOutput.data, ALL)).toThrow(DisposedError);
   });
-});
-
-describe('deform_roi_pool conformance suites', () => {
-  // onnx is left out: ONNX has no deformable RoI pooling, so that suite is a documented skip for this op.
-  const suites: readonly SuiteName[] = ['golden', 'properties', 'fuzz', 'gradcheck', 'cross'];
-  for (const [label, make] of [
-    ['default workspace', () => createCpuBackend()],
-    ['one-entry plan chunks', () => createCpuBackend({ workspaceBytes: 1 })],
-  ] as const) {
-    describe(label, () => {
-      const backend = make();
-      const reference = createReferenceBackend();
-      beforeAll(async () => {
-        await backend.init();
-        await reference.init();
-      });
-      afterAll(async () => {
-        await backend.dispose();
-        await reference.dispose();
-      });
-      for (const suite of suites) {
-        it(suite, async () => {
-          const r = await runConformance({ backend, others: [reference], op: 'deform_roi_pool', suites: [suite] });
-          expect(r.rows.filter((row) => !row.pass).map((row) => formatRow(row))).toEqual([]);
-          expect(r.skipped).toEqual([]);
-          expect(r.passed).toBeGreaterThan(0);
-        }, 120_000);
-      }
-    });
-  }
 });

@@ -26,6 +26,7 @@
  *
  * Semantics follow backend-cpu's sampling-plan.ts / col2im.ts: y = f32(oy*sh - padTop + i*dh) + dy in float32.
  */
+import { atomicAddF32Wgsl } from './atomic-add-wgsl.js';
 import { SAMPLING_WGSL } from './sampling-wgsl.js';
 import { storageWgsl, type StorageType } from './storage-type.js';
 
@@ -145,16 +146,7 @@ fn gradCol(n: u32, c: u32, t: u32, q: u32) -> f32 {
   return s;
 }
 
-fn atomicAddF32(idx: u32, v: f32) {
-  var old = atomicLoad(&gin[idx]);
-  loop {
-    let nv = bitcast<u32>(bitcast<f32>(old) + v);
-    let r = atomicCompareExchangeWeak(&gin[idx], old, nv);
-    if (r.exchanged) { break; }
-    old = r.old_value;
-  }
-}
-
+${atomicAddF32Wgsl('gin')}
 @compute @workgroup_size(${BWD_WORKGROUP})
 fn gradBias(@builtin(global_invocation_id) gid: vec3<u32>) {
   let co = linearId(gid);

@@ -7,12 +7,8 @@
  */
 import type { ConvGeometry, ConvGradRequest } from '@dcnv2/core';
 import { backwardShader, BWD_FIELDS, BWD_WORKGROUP } from './backward-shader.js';
+import { encodeDispatch, SlotBindings, uniformBuffer } from './gpu-plumbing.js';
 import type { StorageType } from './storage-type.js';
-
-const COPY_DST = 0x0008;
-const UNIFORM = 0x0040;
-const STORAGE = 0x0080;
-const COMPUTE = 0x4;
 
 type Entry = 'gradBias' | 'gradWeight' | 'gradCoord' | 'gradInput' | 'storeGradInput';
 
@@ -36,30 +32,17 @@ export interface BackwardBuffers {
 }
 
 export class BackwardKernels {
-  private readonly layout: GPUBindGroupLayout;
+  private readonly slots: SlotBindings;
   private readonly pipelines = new Map<Entry, GPUComputePipeline>();
-  private readonly dummyR: GPUBuffer;
-  private readonly dummyW: GPUBuffer[];
 
   private constructor(private readonly dev: GPUDevice) {
-    const ro = { type: 'read-only-storage' as const };
-    const rw = { type: 'storage' as const };
-    this.layout = dev.createBindGroupLayout({
-      label: 'dcnv2 backward',
-      entries: [
-        { binding: 0, visibility: COMPUTE, buffer: { type: 'uniform' } },
-        ...[1, 2, 3, 4, 5].map((binding) => ({ binding, visibility: COMPUTE, buffer: ro })),
-        ...[6, 7, 8].map((binding) => ({ binding, visibility: COMPUTE, buffer: rw })),
-      ],
-    });
-    this.dummyR = dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST });
-    this.dummyW = [0, 1, 2].map(() => dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST }));
+    this.slots = new SlotBindings(dev, 'dcnv2 backward');
   }
 
   static async create(dev: GPUDevice, storage: StorageType): Promise<BackwardKernels> {
     const k = new BackwardKernels(dev);
     const module = dev.createShaderModule({ code: backwardShader(storage), label: `dcnv2 deform_conv2d backward (${storage})` });
-    const layout = dev.createPipelineLayout({ bindGroupLayouts: [k.layout] });
+    const layout = dev.createPipelineLayout({ bindGroupLayouts: [k.slots.layout] });
     const entries: Entry[] = ['gradBias', 'gradWeight', 'gradCoord', 'gradInput', ...(storage === 'f16' ? (['storeGradInput'] as const) : [])];
     const pipes = await Promise.all(
       entries.map((entryPoint) => dev.createComputePipelineAsync({ layout, compute: { module, entryPoint }, label: `dcnv2 ${entryPoint}` })),
@@ -69,8 +52,7 @@ export class BackwardKernels {
   }
 
   destroy(): void {
-    this.dummyR.destroy();
-    for (const b of this.dummyW) b.destroy();
+    this.slots.destroy();
   }
 
   /** Records and submits every requested gradient's dispatches. `maxDim` = maxComputeWorkgroupsPerDimension. */
@@ -94,28 +76,10 @@ export class BackwardKernels {
       const gy = Math.ceil(groups / gx);
       if (gy > maxDim) throw new RangeError(`backward: ${total} invocations exceed the dispatch grid`);
       const p = { ...base, total, rowStride: gx * BWD_WORKGROUP };
-      const u = dev.createBuffer({ size: BWD_FIELDS.length * 4, usage: UNIFORM | COPY_DST });
-      dev.queue.writeBuffer(u, 0, new Int32Array(BWD_FIELDS.map((f) => p[f])));
+      const u = uniformBuffer(dev, new Int32Array(BWD_FIELDS.map((f) => p[f])));
       uniforms.push(u);
-      const bind = dev.createBindGroup({
-        layout: this.layout,
-        entries: [
-          { binding: 0, resource: { buffer: u } },
-          { binding: 1, resource: { buffer: b.input } },
-          { binding: 2, resource: { buffer: b.weight } },
-          { binding: 3, resource: { buffer: b.offset } },
-          { binding: 4, resource: { buffer: b.mask ?? this.dummyR } },
-          { binding: 5, resource: { buffer: b.gradOut } },
-          { binding: 6, resource: { buffer: out0 ?? this.dummyW[0]! } },
-          { binding: 7, resource: { buffer: out1 ?? this.dummyW[1]! } },
-          { binding: 8, resource: { buffer: gin ?? this.dummyW[2]! } },
-        ],
-      });
-      const pass = enc.beginComputePass();
-      pass.setPipeline(this.pipelines.get(entry)!);
-      pass.setBindGroup(0, bind);
-      pass.dispatchWorkgroups(gx, gy, 1);
-      pass.end();
+      const bind = this.slots.bindGroup(u, [b.input, b.weight, b.offset, b.mask, b.gradOut], [out0, out1, gin]);
+      encodeDispatch(enc, this.pipelines.get(entry)!, bind, gx, gy);
     };
     if (want.bias && b.gBias) dispatch('gradBias', g.outChannels, b.gBias, null, null);
     if (want.weight && b.gWeight) dispatch('gradWeight', g.outChannels * (g.inChannels / g.groups) * K, b.gWeight, null, null);

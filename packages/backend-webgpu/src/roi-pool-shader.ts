@@ -33,6 +33,7 @@
  * left to comparisons with NaN. An infinite sample coordinate is outside the image (a bit test as well). NaN
  * or Inf in the mask, the input or gradOutput propagates by plain arithmetic, which is IEEE at run time.
  */
+import { atomicAddF32Wgsl } from './atomic-add-wgsl.js';
 import { NONFINITE_WGSL } from './nonfinite-wgsl.js';
 import { storageWgsl, type StorageType } from './storage-type.js';
 
@@ -315,16 +316,7 @@ fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   }
 }
 
-fn atomicAddF32(idx: u32, v: f32) {
-  var old = atomicLoad(&acc[idx]);
-  loop {
-    let nv = bitcast<u32>(bitcast<f32>(old) + v);
-    let res = atomicCompareExchangeWeak(&acc[idx], old, nv);
-    if (res.exchanged) { break; }
-    old = res.old_value;
-  }
-}
-
+${atomicAddF32Wgsl('acc')}
 @compute @workgroup_size(${ROI_WORKGROUP})
 fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = linearId(gid);

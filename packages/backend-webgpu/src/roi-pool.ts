@@ -7,16 +7,11 @@
  * throws LimitError.
  */
 import { LimitError, type RoiPoolGeometry } from '@dcnv2/core';
+import { COPY_DST, COPY_SRC, encodeDispatch, SlotBindings, STORAGE, uniformBuffer } from './gpu-plumbing.js';
 import {
   BINS_PER_GROUP, ROI_CHANNEL_BLOCK, ROI_FLOAT_FIELDS, ROI_INT_FIELDS, ROI_WORKGROUP, roiPoolShader, type RoiEntry,
 } from './roi-pool-shader.js';
 import type { StorageType } from './storage-type.js';
-
-const COPY_SRC = 0x0004;
-const COPY_DST = 0x0008;
-const UNIFORM = 0x0040;
-const STORAGE = 0x0080;
-const COMPUTE = 0x4;
 
 export interface RoiPoolBuffers {
   readonly input: GPUBuffer;
@@ -46,33 +41,18 @@ interface Dispatch {
 }
 
 export class RoiPoolKernels {
-  private readonly layout: GPUBindGroupLayout;
+  private readonly slots: SlotBindings;
   private readonly pipelineLayout: GPUPipelineLayout;
   private readonly modules = new Map<StorageType, GPUShaderModule>();
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  private readonly dummyR: GPUBuffer;
-  /** One dummy per writable slot, so no buffer is bound twice as writable storage. */
-  private readonly dummyW: readonly GPUBuffer[];
 
   constructor(private readonly dev: GPUDevice) {
-    const ro = { type: 'read-only-storage' as const };
-    const rw = { type: 'storage' as const };
-    this.layout = dev.createBindGroupLayout({
-      label: 'dcnv2 roi pool',
-      entries: [
-        { binding: 0, visibility: COMPUTE, buffer: { type: 'uniform' } },
-        ...[1, 2, 3, 4, 5].map((binding) => ({ binding, visibility: COMPUTE, buffer: ro })),
-        ...[6, 7, 8].map((binding) => ({ binding, visibility: COMPUTE, buffer: rw })),
-      ],
-    });
-    this.pipelineLayout = dev.createPipelineLayout({ bindGroupLayouts: [this.layout] });
-    this.dummyR = dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST });
-    this.dummyW = [0, 1, 2].map(() => dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST }));
+    this.slots = new SlotBindings(dev, 'dcnv2 roi pool');
+    this.pipelineLayout = dev.createPipelineLayout({ bindGroupLayouts: [this.slots.layout] });
   }
 
   destroy(): void {
-    this.dummyR.destroy();
-    for (const b of this.dummyW) b.destroy();
+    this.slots.destroy();
   }
 
   private pipeline(storage: StorageType, entry: RoiEntry): Promise<GPUComputePipeline> {
@@ -152,25 +132,8 @@ export class RoiPoolKernels {
       const gathers = d.entry === 'gradBin';
       const u = this.uniform(params(g, d.items, rowStride, { offset: gathers && (d.out0 ?? null) !== null, mask: gathers && (d.out1 ?? null) !== null }));
       uniforms.push(u);
-      const bind = dev.createBindGroup({
-        layout: this.layout,
-        entries: [
-          { binding: 0, resource: { buffer: u } },
-          { binding: 1, resource: { buffer: b.input } },
-          { binding: 2, resource: { buffer: b.rois } },
-          { binding: 3, resource: { buffer: b.offset ?? this.dummyR } },
-          { binding: 4, resource: { buffer: b.mask ?? this.dummyR } },
-          { binding: 5, resource: { buffer: d.gradOut ?? this.dummyR } },
-          { binding: 6, resource: { buffer: d.out0 ?? this.dummyW[0]! } },
-          { binding: 7, resource: { buffer: d.out1 ?? this.dummyW[1]! } },
-          { binding: 8, resource: { buffer: d.acc ?? this.dummyW[2]! } },
-        ],
-      });
-      const pass = enc.beginComputePass();
-      pass.setPipeline(pipes[k]!);
-      pass.setBindGroup(0, bind);
-      pass.dispatchWorkgroups(gx, gy, 1);
-      pass.end();
+      const bind = this.slots.bindGroup(u, [b.input, b.rois, b.offset, b.mask, d.gradOut ?? null], [d.out0 ?? null, d.out1 ?? null, d.acc ?? null]);
+      encodeDispatch(enc, pipes[k]!, bind, gx, gy);
     });
     dev.queue.submit([enc.finish()]);
     for (const u of uniforms) u.destroy();
@@ -180,9 +143,7 @@ export class RoiPoolKernels {
     const bytes = new ArrayBuffer((ROI_INT_FIELDS.length + ROI_FLOAT_FIELDS.length) * 4);
     new Int32Array(bytes, 0, ROI_INT_FIELDS.length).set(ROI_INT_FIELDS.map((f) => p[f]));
     new Float32Array(bytes, ROI_INT_FIELDS.length * 4).set(ROI_FLOAT_FIELDS.map((f) => p[f]));
-    const u = this.dev.createBuffer({ size: bytes.byteLength, usage: UNIFORM | COPY_DST });
-    this.dev.queue.writeBuffer(u, 0, bytes);
-    return u;
+    return uniformBuffer(this.dev, bytes);
   }
 }
 

@@ -29,17 +29,10 @@ import {
 import { BackwardKernels } from './backward.js';
 import { forwardShader, PARAM_FIELDS, TILE_CO, TILE_P, WORKGROUP, WORKGROUP_BYTES } from './forward-shader.js';
 import { decodeFloat16, encodeFloat16 } from './float16.js';
+import { COPY_DST, COPY_SRC, encodeDispatch, MAP_MODE_READ, MAP_READ, STORAGE, uniformBuffer } from './gpu-plumbing.js';
 import { defaultGpu } from './node-gpu.js';
 import { RoiPoolKernels } from './roi-pool.js';
 import { storageBytes, type StorageType } from './storage-type.js';
-
-// GPUBufferUsage / GPUMapMode values (the globals are absent in Node unless Dawn installs them).
-const MAP_READ = 0x0001;
-const COPY_SRC = 0x0004;
-const COPY_DST = 0x0008;
-const UNIFORM = 0x0040;
-const STORAGE = 0x0080;
-const MAP_MODE_READ = 0x0001;
 
 export interface WebGpuBackendOptions {
   /** A device to run on (it stays the caller's: `dispose` does not destroy it). */
@@ -385,8 +378,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const uniforms: GPUBuffer[] = [];
     for (let n0 = 0; n0 < g.batch; n0 += maxDim) {
       p.n0 = n0;
-      const u = dev.createBuffer({ size: PARAM_FIELDS.length * 4, usage: UNIFORM | COPY_DST });
-      dev.queue.writeBuffer(u, 0, new Int32Array(PARAM_FIELDS.map((f) => p[f])));
+      const u = uniformBuffer(dev, new Int32Array(PARAM_FIELDS.map((f) => p[f])));
       uniforms.push(u);
       const bind = dev.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
@@ -400,11 +392,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
           { binding: 6, resource: { buffer: out } },
         ],
       });
-      const pass = enc.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bind);
-      pass.dispatchWorkgroups(gx, gy, Math.min(maxDim, g.batch - n0));
-      pass.end();
+      encodeDispatch(enc, pipeline, bind, gx, gy, Math.min(maxDim, g.batch - n0));
     }
     dev.queue.submit([enc.finish()]);
     for (const u of uniforms) u.destroy();

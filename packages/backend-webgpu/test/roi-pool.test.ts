@@ -3,15 +3,13 @@
  * shared/golden/deform_roi_pool.json (read by path, never copied), forward and the three gradients, on the
  * backend methods and through core's public API; no RoIs, no channels, gradient subsets, an adaptive grid
  * whose bin size is an exact integer, resident chaining, the f16 load/store convention, a NaN offset
- * (the cpu backend's NaN positions), and the conformance suites of deform_roi_pool.
+ * (the cpu backend's NaN positions). The conformance suites of deform_roi_pool run in conformance.test.ts.
  */
 import { fileURLToPath } from 'node:url';
-import { deformRoiPool, deformRoiPoolBackward, LimitError, type Backend, type RoiPoolGeometry } from '@dcnv2/core';
-import { createCpuBackend } from '@dcnv2/backend-cpu';
+import { deformRoiPool, deformRoiPoolBackward, LimitError, type RoiPoolGeometry } from '@dcnv2/core';
 import {
-  createReferenceBackend, deformRoiPoolBackwardF64, deformRoiPoolF64, defaultRoiPoolTolerance, compareTensors, formatRow, loadVectors,
-  roiPoolCaseTolerance, roiPoolParams, roiVectorProblem, runConformance, type RoiPoolTensorName, type RoiPoolVectorCase, type SuiteName,
-  type VectorTensor,
+  deformRoiPoolBackwardF64, deformRoiPoolF64, defaultRoiPoolTolerance, compareTensors, loadVectors, roiPoolCaseTolerance, roiPoolParams,
+  roiVectorProblem, type RoiPoolTensorName, type RoiPoolVectorCase, type VectorTensor,
 } from '@dcnv2/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebGpuBackend, type WebGpuTensor } from '../dist/index.js';
@@ -278,34 +276,4 @@ describe('webgpu deform_roi_pool', () => {
     await expect(backend.deformRoiPool(g, { input: tiny, rois: tiny, offset: null, mask: null })).rejects.toThrow(/maxStorageBufferBindingSize/);
     backend.release(tiny);
   });
-});
-
-describe('webgpu deform_roi_pool conformance suites', () => {
-  const backend = createWebGpuBackend({ gpu: nodeGpu() });
-  const reference = createReferenceBackend();
-  const cpu = createCpuBackend();
-  beforeAll(async () => {
-    await backend.init();
-    await reference.init();
-    await cpu.init();
-  });
-  afterAll(async () => {
-    await backend.dispose();
-    await reference.dispose();
-    await cpu.dispose();
-  });
-
-  const SUITES: readonly SuiteName[] = ['golden', 'properties', 'fuzz', 'onnx', 'gradcheck', 'cross'];
-  for (const suite of SUITES) {
-    it(suite, async () => {
-      // cross also compares with the cpu backend once it pools RoIs.
-      const others: Backend[] = suite === 'cross' && cpu.capabilities.roiPool ? [reference, cpu] : [reference];
-      const r = await runConformance({ backend, others, suites: [suite], op: 'deform_roi_pool' });
-      for (const sk of r.skipped) console.warn(`skipped ${sk.suite}: ${sk.reason}`);
-      expect(r.rows.filter((row) => !row.pass).map((row) => formatRow(row))).toEqual([]);
-      // onnx has nothing to compare deformable RoI pooling with and only reports a skip.
-      if (suite !== 'onnx') expect(r.passed).toBeGreaterThan(0);
-      console.log(`roi ${suite}: ${r.passed} passed, ${r.failed} failed, ${r.skipped.length} skipped (others: ${others.map((o) => o.name).join(', ')})`);
-    }, 180_000);
-  }
 });

@@ -4,6 +4,7 @@
  * backends), as a library for a backend's own tests and as the `dcnv2-conformance` CLI.
  */
 export { runConformance, DEFAULT_SEED, DEFAULT_FUZZ_CASES, DEFAULT_BLOCKED_CASES, type ConformanceOptions, type ConformanceResult } from './run-conformance.js';
+export { checkConformanceSuite, type SuiteCheck, type SuiteCheckOptions } from './suite-check.js';
 export { SUITE_NAMES, type SuiteName, type ConformanceRow, type SkipEntry, type SuiteContext } from './suites/types.js';
 export { PROPERTIES } from './suites/properties.js';
 export { formatReport, formatRow, formatHeader, formatSkip, formatSummary, type ReportOptions } from './format.js';
@@ -22,7 +23,7 @@ export {
   type Tolerance,
 } from './tolerances.js';
 export { compareTensors, closerExpectation, type Comparison } from './compare.js';
-export { roundToFloat16, roundCaseToFloat16 } from './suites/check-case.js';
+export { roundToFloat16, roundCaseToFloat16 } from './suites/conv-op.js';
 export {
   loadVectors,
   parseVectors,

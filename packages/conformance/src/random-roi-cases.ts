@@ -16,7 +16,7 @@
  * properties instead.
  */
 import { roiPoolShapes, type RoiPoolGeometry } from '@dcnv2/core';
-import { binSamplePositions, roiFrame, type RoiFrame } from './reference/deform-roi-pool-f64.js';
+import { binDisplacement, binSamplePositions, roiFrame, type RoiFrame } from './reference/deform-roi-pool-f64.js';
 import type { RoiPoolCase } from './roi-pool-case.js';
 import type { Rng } from './random.js';
 
@@ -91,12 +91,9 @@ export function roiCaseClear(c: Pick<RoiPoolCase, 'geometry' | 'rois' | 'offset'
 function roiClear(g: RoiPoolGeometry, rois: ArrayLike<number>, offset: ArrayLike<number> | null, r: number, margin: number, exact: boolean): boolean {
   const f = roiFrame(g, rois, r);
   if (g.samplingRatio === 0 && (gridAmbiguous(f.roiH, g.pooledH, exact, margin) || gridAmbiguous(f.roiW, g.pooledW, exact, margin))) return false;
-  const bins = g.pooledH * g.pooledW;
   for (let i = 0; i < g.pooledH; i++) {
     for (let j = 0; j < g.pooledW; j++) {
-      const bin = i * g.pooledW + j;
-      const dx = offset === null ? 0 : g.gamma * f.roiW * offset[(r * 2 + 0) * bins + bin];
-      const dy = offset === null ? 0 : g.gamma * f.roiH * offset[(r * 2 + 1) * bins + bin];
+      const [dy, dx] = binDisplacement(g, offset, f, r, i * g.pooledW + j);
       if (!binClear(g, f, i, j, dy, dx, margin)) return false;
     }
   }
@@ -196,18 +193,8 @@ function drawMask(rng: Rng, n: number, kind: RoiMaskKind): Float32Array | null {
   return Float32Array.from({ length: n }, () => (kind === 'ones' ? 1 : kind === 'raw' ? rng.normal() : sigmoid(rng.normal())));
 }
 
-export interface RoiGeometrySpec {
-  readonly batch: number;
-  readonly channels: number;
-  readonly inHeight: number;
-  readonly inWidth: number;
-  readonly rois: number;
-  readonly pooledH: number;
-  readonly pooledW: number;
-  readonly spatialScale: number;
-  readonly samplingRatio: number;
-  readonly gamma: number;
-}
+/** A geometry less hasOffset / hasMask, which the data options decide. */
+export type RoiGeometrySpec = Omit<RoiPoolGeometry, 'hasOffset' | 'hasMask'>;
 
 /** How `randomRoiCaseData` draws a problem's data. */
 export interface RoiDataOptions {

@@ -14,20 +14,12 @@
  * tensor (`tolerance`).
  */
 import type { RoiPoolGeometry } from '@dcnv2/core';
-import type { Tolerance } from './tolerances.js';
+import { reductionScale, type Tolerance, type ToleranceRule } from './tolerances.js';
 import { roiFrame } from './reference/deform-roi-pool-f64.js';
 import type { RoiPoolTensorName } from './vectors.js';
 
-/** Reduction size at which atol starts to grow (as for the convolution). */
-const REDUCTION_FLOOR = 64;
-
-interface RoiToleranceRule {
-  /** atol for reductions of up to 64 terms (before the offset lever, for grad_offset). */
-  readonly atol: number;
-  readonly rtol: number;
-  /** What R is for this tensor, in words (for the README and reports). */
-  readonly reduction: string;
-  readonly size: (g: RoiPoolGeometry) => number;
+/** A rule as for the convolution (atol before the offset lever, for grad_offset), and the lever. */
+interface RoiToleranceRule extends ToleranceRule<RoiPoolGeometry> {
   /** grad_offset only: multiply atol by the largest gamma * RoI side (at least 1). */
   readonly lever: boolean;
 }
@@ -61,7 +53,7 @@ export function offsetLever(g: RoiPoolGeometry, rois: ArrayLike<number>): number
 /** The suite's tolerance for one tensor of one RoI pooling problem (`rois` is needed for grad_offset). */
 export function defaultRoiPoolTolerance(tensor: RoiPoolTensorName, g: RoiPoolGeometry, rois: ArrayLike<number>): Tolerance {
   const rule = ROI_POOL_TOLERANCE_RULES[tensor];
-  let scale = Math.max(1, rule.size(g) / REDUCTION_FLOOR);
+  let scale = reductionScale(rule, g);
   if (rule.lever) scale *= Math.max(1, offsetLever(g, rois));
   return { atol: rule.atol * scale, rtol: rule.rtol };
 }

@@ -48,13 +48,19 @@ export type ConvTensorName = (typeof CONV_TENSORS)[number];
 /** Reduction size at which atol starts to grow. */
 const REDUCTION_FLOOR = 64;
 
-interface ToleranceRule {
+/** The tolerance rule of one tensor of an op whose problems have geometry `G`. */
+export interface ToleranceRule<G = ConvGeometry> {
   /** atol for reductions of up to 64 terms. */
   readonly atol: number;
   readonly rtol: number;
   /** What R is for this tensor, in words (for the README and reports). */
   readonly reduction: string;
-  readonly size: (g: ConvGeometry) => number;
+  readonly size: (g: G) => number;
+}
+
+/** How much a rule's atol grows on a problem: linearly with its reduction size R once R exceeds 64. */
+export function reductionScale<G>(rule: ToleranceRule<G>, g: G): number {
+  return Math.max(1, rule.size(g) / REDUCTION_FLOOR);
 }
 
 export const TOLERANCE_RULES: Readonly<Record<ConvTensorName, ToleranceRule>> = {
@@ -124,7 +130,7 @@ export const TOLERANCE_RULES: Readonly<Record<ConvTensorName, ToleranceRule>> = 
  * One effect is no rounding error and no tolerance covers it: a sampling position within one float16
  * rounding of an integer may land on the other side of it, and torchvision's one-sided coordinate
  * derivative there jumps by a difference of pixels. So a float16 grad_offset element also passes when it
- * matches the float64 reference evaluated on the float16-rounded inputs (see suites/check-case.ts).
+ * matches the float64 reference evaluated on the float16-rounded inputs (see suites/conv-op.ts).
  */
 export const TOLERANCE_RULES_F16: Readonly<Record<ConvTensorName, ToleranceRule>> = {
   output: { ...TOLERANCE_RULES.output, atol: 2e-2, rtol: 2e-3 },
@@ -138,7 +144,7 @@ export const TOLERANCE_RULES_F16: Readonly<Record<ConvTensorName, ToleranceRule>
 /** The suite's tolerance for one tensor of one problem, for results of a backend of `precision`. */
 export function defaultTolerance(tensor: ConvTensorName, g: ConvGeometry, precision: Precision = 'float32'): Tolerance {
   const rule = (precision === 'float16' ? TOLERANCE_RULES_F16 : TOLERANCE_RULES)[tensor];
-  const scale = Math.max(1, rule.size(g) / REDUCTION_FLOOR);
+  const scale = reductionScale(rule, g);
   return { atol: rule.atol * scale, rtol: rule.rtol };
 }
 

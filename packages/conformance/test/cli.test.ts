@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaultVectorsFiles } from '../src/index.js';
+import { defaultVectorsFiles, type VectorsOp } from '../src/index.js';
 
 const pkg = dirname(dirname(fileURLToPath(import.meta.url)));
 const cli = join(pkg, 'dist', 'cli.js');
@@ -16,6 +16,30 @@ function runCli(args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { cwd: pkg, encoding: 'utf8', timeout: 120_000 });
   const lines = r.stdout.trimEnd().split('\n');
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1] };
+}
+
+/**
+ * A third-party backend module (`dcnBackend`) in the temporary folder: the reference backend named `name`,
+ * with the fields of `overrides` (JavaScript source, `b` is the reference backend) replaced.
+ */
+function writeBackendModule(name: string, overrides?: string): string {
+  const mod = join(tmp, `${name}-backend.mjs`);
+  const index = pathToFileURL(join(pkg, 'dist', 'index.js')).href;
+  writeFileSync(
+    mod,
+    `import { createReferenceBackend } from ${JSON.stringify(index)};\n` +
+      `export const dcnBackend = { name: '${name}', create: () => { const b = createReferenceBackend(); return { ...b, name: '${name}'${overrides ? `, ${overrides}` : ''} }; } };\n`,
+  );
+  return mod;
+}
+
+/** The op's golden vectors, changed by `tamper`, in a file of the temporary folder. */
+function writeTamperedVectors(op: VectorsOp, tamper: (doc: { cases: Array<Record<string, { data: number[] }>> }) => void): string {
+  const doc = JSON.parse(readFileSync(defaultVectorsFiles(op)[0], 'utf8'));
+  tamper(doc);
+  const file = join(tmp, `tampered-${op}.json`);
+  writeFileSync(file, JSON.stringify(doc));
+  return file;
 }
 
 beforeAll(() => {
@@ -39,10 +63,7 @@ describe('dcnv2-conformance', () => {
   }, 120_000);
 
   it('--vectors with one tampered expected value fails with a non-zero status', () => {
-    const doc = JSON.parse(readFileSync(defaultVectorsFiles('deform_conv2d')[0], 'utf8'));
-    doc.cases[3].grad_weight.data[5] += 0.01;
-    const file = join(tmp, 'tampered.json');
-    writeFileSync(file, JSON.stringify(doc));
+    const file = writeTamperedVectors('deform_conv2d', (doc) => (doc.cases[3].grad_weight.data[5] += 0.01));
     const r = runCli(['--backend', 'reference', '--vectors', file, '--suite', 'golden']);
     expect(r.status).toBe(1);
     expect(r.last).toBe('99 passed, 1 failed');
@@ -50,13 +71,7 @@ describe('dcnv2-conformance', () => {
   }, 60_000);
 
   it('--backend-module loads a third-party backend from a path; --json writes every row', () => {
-    const mod = join(tmp, 'third-party-backend.mjs');
-    const index = pathToFileURL(join(pkg, 'dist', 'index.js')).href;
-    writeFileSync(
-      mod,
-      `import { createReferenceBackend } from ${JSON.stringify(index)};\n` +
-        `export const dcnBackend = { name: 'third-party', create: () => ({ ...createReferenceBackend(), name: 'third-party' }) };\n`,
-    );
+    const mod = writeBackendModule('third-party');
     const json = join(tmp, 'report.json');
     const r = runCli(['--backend-module', mod, '--suite', 'golden,properties', '--json', json, '--quiet']);
     expect(r.status, r.stderr).toBe(0);
@@ -96,13 +111,7 @@ describe('dcnv2-conformance', () => {
   }, 60_000);
 
   it('--op deform_roi_pool: a backend without roiPool is skipped with the reason', () => {
-    const mod = join(tmp, 'no-roi-backend.mjs');
-    const index = pathToFileURL(join(pkg, 'dist', 'index.js')).href;
-    writeFileSync(
-      mod,
-      `import { createReferenceBackend } from ${JSON.stringify(index)};\n` +
-        `export const dcnBackend = { name: 'no-roi', create: () => { const b = createReferenceBackend(); return { ...b, name: 'no-roi', capabilities: { ...b.capabilities, roiPool: false } }; } };\n`,
-    );
+    const mod = writeBackendModule('no-roi', 'capabilities: { ...b.capabilities, roiPool: false }');
     const r = runCli(['--backend-module', mod, '--op', 'deform_roi_pool']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('skipped deform_roi_pool: backend no-roi has no roiPool capability');
@@ -110,10 +119,7 @@ describe('dcnv2-conformance', () => {
   });
 
   it('--vectors without --op runs the op the file holds; a tampered RoI value fails', () => {
-    const doc = JSON.parse(readFileSync(defaultVectorsFiles('deform_roi_pool')[0], 'utf8'));
-    doc.cases[1].grad_offset.data[2] += 0.05;
-    const file = join(tmp, 'tampered-roi.json');
-    writeFileSync(file, JSON.stringify(doc));
+    const file = writeTamperedVectors('deform_roi_pool', (doc) => (doc.cases[1].grad_offset.data[2] += 0.05));
     const r = runCli(['--backend', 'reference', '--vectors', file, '--suite', 'golden']);
     expect(r.status).toBe(1);
     expect(r.stdout).not.toContain('op deform_conv2d');

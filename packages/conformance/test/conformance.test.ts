@@ -5,7 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '@dcnv2/core';
-import { createReferenceBackend, DEFAULT_BLOCKED_CASES, DEFAULT_FUZZ_CASES, formatReport, referenceBackend, runConformance, type ConformanceResult } from '../src/index.js';
+import {
+  checkConformanceSuite,
+  createReferenceBackend,
+  DEFAULT_BLOCKED_CASES,
+  DEFAULT_FUZZ_CASES,
+  formatReport,
+  referenceBackend,
+  runConformance,
+  type ConformanceResult,
+} from '../src/index.js';
 import { ortAvailable } from '../src/onnx/index.js';
 
 function expectClean(r: ConformanceResult): void {
@@ -150,5 +159,25 @@ describe('what is not run is reported as skipped, never as passed', () => {
     await expect(runConformance({ backend: {} as Backend })).rejects.toThrow(/must be a Backend/);
     await expect(runConformance({ backend: referenceBackend, suites: ['nope' as 'golden'] })).rejects.toThrow(/unknown suite/);
     await expect(runConformance({ backend: referenceBackend, fuzzCases: -1 })).rejects.toThrow(/fuzzCases/);
+  });
+});
+
+describe('checkConformanceSuite: one suite summarised for a backend\'s own test', () => {
+  it('a passing suite has no problems and a one-line summary', async () => {
+    const r = await checkConformanceSuite({ backend: referenceBackend, suite: 'golden' });
+    expect(r.problems).toEqual([]);
+    expect(r).toMatchObject({ passed: 17 * 6 - 2, failed: 0, skipped: [] });
+    expect(r.summary).toBe(`deform_conv2d golden: ${17 * 6 - 2} passed, 0 failed`);
+  });
+
+  it('failed rows, skips and a run with nothing passed are problems; skips and empty runs can be allowed', async () => {
+    const broken: Backend = { ...createReferenceBackend(), name: 'throws', deformRoiPool() { throw new Error('roi kernel exploded'); } };
+    const failing = await checkConformanceSuite({ backend: broken, op: 'deform_roi_pool', suite: 'golden' });
+    expect(failing.problems).toHaveLength(6);
+    for (const p of failing.problems) expect(p).toMatch(/^roi-golden .* output .* FAIL\n {4}Error: roi kernel exploded/);
+    const alone = await checkConformanceSuite({ backend: referenceBackend, suite: 'cross' });
+    expect(alone.problems).toEqual([expect.stringMatching(/^skipped cross: no other backend/), 'no row passed']);
+    expect(alone.summary).toMatch(/^deform_conv2d cross: 0 passed, 0 failed, 1 skipped; skipped cross: no other backend/);
+    expect((await checkConformanceSuite({ backend: referenceBackend, suite: 'cross', allowSkips: true, allowEmpty: true })).problems).toEqual([]);
   });
 });

@@ -38,6 +38,7 @@ describe('every RoI pooling suite passes on the float64 reference backend', () =
       [
         'empty_problems',
         'linear_in_mask',
+        'nan_offset_propagates_locally',
         'no_offset_no_mask_is_roi_align',
         'outside_image_gives_zero',
         'permuting_rois_permutes_outputs',

@@ -48,21 +48,28 @@ export interface GradBaseline {
   readonly grads: ReadonlyMap<string, Float32Array>;
 }
 
-export interface CheckInput {
-  readonly kind: ConvKind;
+/** One implementation's first run of a kind `K`, as its op's check receives it. */
+export interface CheckedRun<K extends string> {
+  readonly kind: K;
   readonly direction: Direction;
-  readonly geometry: ConvGeometry;
   /** The worker's tensors: `output`, and `grad_*` for forward + backward. */
   readonly outputs: ReadonlyMap<string, Float32Array>;
 }
 
-export interface CheckReferences {
-  readonly forward: ForwardReference;
+/** What a run is checked against: its op's float64 forward `F` and gradients (named `G`), or a baseline. */
+export interface CheckReferencesOf<F, G extends string> {
+  readonly forward: F;
   /** Float64 gradients, or null above the budget. */
-  readonly grads: Partial<Record<GradTensor, Float64Array>> | null;
+  readonly grads: Partial<Record<G, Float64Array>> | null;
   /** When `grads` is null: the implementation to compare with, or null when this one is the first. */
   readonly baseline: GradBaseline | null;
 }
+
+export interface CheckInput extends CheckedRun<ConvKind> {
+  readonly geometry: ConvGeometry;
+}
+
+export type CheckReferences = CheckReferencesOf<ForwardReference, GradTensor>;
 
 function compareOne(tensor: string, got: Float32Array | undefined, want: ArrayLike<number>, tol: Tolerance, against: string): TensorCheck {
   if (got === undefined) return { tensor, pass: false, maxAbsError: Infinity, atol: tol.atol, rtol: tol.rtol, against, detail: `no ${tensor} returned` };

@@ -27,3 +27,15 @@ export interface BenchCase {
   /** Checks one implementation's first run; references are computed on first use and shared by directions. */
   check(kind: ImplKind, direction: Direction, outputs: ReadonlyMap<string, Float32Array>, baseline: GradBaseline | null): CheckResult;
 }
+
+/**
+ * `compute(kind)` on the first call for each kind and the same value after: how a case computes its float64
+ * references on first use and shares them between the directions.
+ */
+export function oncePerKind<K, V>(compute: (kind: K) => V): (kind: K) => V {
+  const done = new Map<K, V>();
+  return (kind) => {
+    if (!done.has(kind)) done.set(kind, compute(kind));
+    return done.get(kind) as V;
+  };
+}

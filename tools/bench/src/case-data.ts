@@ -7,6 +7,7 @@
  */
 import { convShapes, type ConvGeometry } from '@dcnv2/core';
 import { Rng } from '@dcnv2/conformance';
+import { caseEntries, elementCount, readCaseTensors, sigmoidMasks } from './case-tensors.js';
 import type { TensorEntry } from './tensor-file.js';
 
 export const OFFSET_STD_PX = 1.5;
@@ -25,37 +26,25 @@ export interface CaseData {
   readonly gradOutput: Float32Array;
 }
 
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
 export function makeCaseData(g: ConvGeometry, seed: number): CaseData {
   const s = convShapes(g);
   // One derived stream per tensor: adding a tensor later does not change the others.
   const stream = (name: string) => Rng.derive(seed, `bench:${name}`);
   const fanIn = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
-  const maskRaw = stream('mask').normals(size(s.mask));
-  const mask = new Float32Array(maskRaw.length);
-  for (let i = 0; i < mask.length; i++) mask[i] = 1 / (1 + Math.exp(-maskRaw[i]));
   return {
     geometry: g,
-    input: stream('input').normals(size(s.input)),
-    weight: stream('weight').normals(size(s.weight), 1 / Math.sqrt(fanIn)),
-    offset: stream('offset').normals(size(s.offset), OFFSET_STD_PX),
-    mask,
-    bias: stream('bias').normals(size(s.bias)),
-    gradOutput: stream('gradOutput').normals(size(s.output)),
+    input: stream('input').normals(elementCount(s.input)),
+    weight: stream('weight').normals(elementCount(s.weight), 1 / Math.sqrt(fanIn)),
+    offset: stream('offset').normals(elementCount(s.offset), OFFSET_STD_PX),
+    mask: sigmoidMasks(stream('mask'), elementCount(s.mask)),
+    bias: stream('bias').normals(elementCount(s.bias)),
+    gradOutput: stream('gradOutput').normals(elementCount(s.output)),
   };
 }
 
 export function caseTensorEntries(c: CaseData): TensorEntry[] {
   const s = convShapes(c.geometry);
-  return [
-    { name: 'input', shape: s.input, data: c.input },
-    { name: 'weight', shape: s.weight, data: c.weight },
-    { name: 'offset', shape: s.offset, data: c.offset },
-    { name: 'mask', shape: s.mask, data: c.mask },
-    { name: 'bias', shape: s.bias, data: c.bias },
-    { name: 'gradOutput', shape: s.output, data: c.gradOutput },
-  ];
+  return caseEntries(CASE_TENSORS, (name) => (name === 'gradOutput' ? s.output : s[name]), c);
 }
 
 /** What the case file's JSON header carries besides the tensors. */
@@ -67,18 +56,5 @@ export interface CaseMeta {
 
 /** Rebuilds the case from a decoded file (workers). */
 export function caseFromTensors(meta: CaseMeta, tensors: ReadonlyMap<string, TensorEntry>): CaseData {
-  const get = (name: CaseTensorName) => {
-    const t = tensors.get(name);
-    if (t === undefined) throw new Error(`case file lacks tensor ${name}`);
-    return t.data;
-  };
-  return {
-    geometry: meta.geometry,
-    input: get('input'),
-    weight: get('weight'),
-    offset: get('offset'),
-    mask: get('mask'),
-    bias: get('bias'),
-    gradOutput: get('gradOutput'),
-  };
+  return { geometry: meta.geometry, ...readCaseTensors(tensors, CASE_TENSORS) };
 }

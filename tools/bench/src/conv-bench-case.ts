@@ -4,7 +4,7 @@
  */
 import { convMacs } from '@dcnv2/core';
 import { checkImpl } from './agreement.js';
-import type { BenchCase } from './bench-case.js';
+import { oncePerKind, type BenchCase } from './bench-case.js';
 import { caseTensorEntries, makeCaseData, type CaseMeta } from './case-data.js';
 import type { ConvKind, ImplKind } from './impls.js';
 import type { Progress } from './progress.js';
@@ -20,28 +20,18 @@ export function convBenchCase(shape: NamedShape, seed: number, progress: Progres
   const g = shapeGeometry(shape.spec);
   const c = makeCaseData(g, seed);
   const meta: CaseMeta = { op: 'deform_conv2d', geometry: g, seed };
-  const forward = new Map<ConvKind, ForwardReference>();
-  const backward = new Map<ConvKind, Partial<Record<GradTensor, Float64Array>> | null>();
-
-  const forwardOf = (kind: ConvKind): ForwardReference => {
-    let r = forward.get(kind);
-    if (r === undefined) {
-      const t0 = performance.now();
-      r = forwardReference(c, kind);
-      progress.info(`${shape.label}: float64 ${kind} forward reference on ${r.channels.length} of ${g.outChannels} channels (${Math.round(performance.now() - t0)} ms)`);
-      forward.set(kind, r);
-    }
+  const forwardOf = oncePerKind((kind: ConvKind): ForwardReference => {
+    const t0 = performance.now();
+    const r = forwardReference(c, kind);
+    progress.info(`${shape.label}: float64 ${kind} forward reference on ${r.channels.length} of ${g.outChannels} channels (${Math.round(performance.now() - t0)} ms)`);
     return r;
-  };
-  const backwardOf = (kind: ConvKind): Partial<Record<GradTensor, Float64Array>> | null => {
-    if (!backward.has(kind)) {
-      const t0 = performance.now();
-      const r = backwardReference(c, kind);
-      if (r !== null) progress.info(`${shape.label}: float64 ${kind} backward reference (${Math.round(performance.now() - t0)} ms)`);
-      backward.set(kind, r);
-    }
-    return backward.get(kind) ?? null;
-  };
+  });
+  const backwardOf = oncePerKind((kind: ConvKind): Partial<Record<GradTensor, Float64Array>> | null => {
+    const t0 = performance.now();
+    const r = backwardReference(c, kind);
+    if (r !== null) progress.info(`${shape.label}: float64 ${kind} backward reference (${Math.round(performance.now() - t0)} ms)`);
+    return r;
+  });
 
   return {
     op: 'deform_conv2d',

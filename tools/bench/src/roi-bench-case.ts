@@ -8,7 +8,7 @@
  * grad_mask), as the convolution counts three GEMMs. Index and weight arithmetic is not counted, so
  * GFLOP/s compares implementations of the same case, not RoI pooling with convolution.
  */
-import type { BenchCase } from './bench-case.js';
+import { oncePerKind, type BenchCase } from './bench-case.js';
 import type { ImplKind, RoiKind } from './impls.js';
 import type { Progress } from './progress.js';
 import { makeRoiCaseData, roiCaseTensorEntries, roiSampleCount, type RoiCaseMeta } from './roi-case-data.js';
@@ -32,8 +32,6 @@ export function roiBenchCase(shape: RoiNamedShape, seed: number, progress: Progr
   const c = makeRoiCaseData(shape.spec, seed);
   const meta: RoiCaseMeta = { op: 'deform_roi_pool', geometry: c.geometry, seed };
   const samples = roiSampleCount(c);
-  const forward = new Map<RoiKind, Float64Array>();
-  const backward = new Map<RoiKind, Partial<Record<RoiGradTensor, Float64Array>> | null>();
 
   const timed = <T>(what: string, f: () => T): T => {
     const t0 = performance.now();
@@ -41,18 +39,10 @@ export function roiBenchCase(shape: RoiNamedShape, seed: number, progress: Progr
     progress.info(`${shape.label}: float64 ${what} reference (${Math.round(performance.now() - t0)} ms)`);
     return r;
   };
-  const forwardOf = (kind: RoiKind): Float64Array => {
-    let r = forward.get(kind);
-    if (r === undefined) {
-      r = timed(`${kind} forward`, () => roiForwardReference(c, kind));
-      forward.set(kind, r);
-    }
-    return r;
-  };
-  const backwardOf = (kind: RoiKind): Partial<Record<RoiGradTensor, Float64Array>> | null => {
-    if (!backward.has(kind)) backward.set(kind, samples > BACKWARD_REFERENCE_SAMPLES ? null : timed(`${kind} backward`, () => roiBackwardReference(c, kind)));
-    return backward.get(kind) ?? null;
-  };
+  const forwardOf = oncePerKind((kind: RoiKind) => timed(`${kind} forward`, () => roiForwardReference(c, kind)));
+  const backwardOf = oncePerKind((kind: RoiKind): Partial<Record<RoiGradTensor, Float64Array>> | null =>
+    samples > BACKWARD_REFERENCE_SAMPLES ? null : timed(`${kind} backward`, () => roiBackwardReference(c, kind)),
+  );
 
   return {
     op: 'deform_roi_pool',

@@ -17,6 +17,7 @@
  */
 import { roiPoolShapes, type RoiPoolGeometry } from '@dcnv2/core';
 import { Rng, roiCaseClear, roiFrame } from '@dcnv2/conformance';
+import { caseEntries, elementCount, readCaseTensors, sigmoidMasks } from './case-tensors.js';
 import { roiShapeGeometry, type RoiShapeSpec } from './roi-shapes.js';
 import type { TensorEntry } from './tensor-file.js';
 
@@ -50,8 +51,6 @@ export interface RoiCaseMeta {
   readonly geometry: RoiPoolGeometry;
   readonly seed: number;
 }
-
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Box sides to draw along an image side of `imagePx`: 32..512 px, shrunk to fit a small image. */
 export function boxSideRange(imagePx: number): { min: number; max: number } {
@@ -102,22 +101,19 @@ export function makeRoiCaseData(spec: RoiShapeSpec, seed: number): RoiCaseData {
   // One derived stream per tensor: adding a tensor later does not change the others.
   const stream = (name: string) => Rng.derive(seed, `bench:roi:${name}`);
   const roiRng = stream('rois');
-  const rois = new Float32Array(size(s.rois));
+  const rois = new Float32Array(elementCount(s.rois));
   for (let r = 0; r < g.rois; r++) drawRoi(g, roiRng, rois, r);
-  const offset = stream('offset').normals(size(s.offset), ROI_OFFSET_STD);
+  const offset = stream('offset').normals(elementCount(s.offset), ROI_OFFSET_STD);
   const redraw = stream('offset:redraw');
   for (let r = 0; r < g.rois; r++) clearOffsets(g, rois, offset, r, redraw);
 
-  const maskRaw = stream('mask').normals(size(s.mask));
-  const mask = new Float32Array(maskRaw.length);
-  for (let i = 0; i < mask.length; i++) mask[i] = 1 / (1 + Math.exp(-maskRaw[i]));
   return {
     geometry: g,
-    input: stream('input').normals(size(s.input)),
+    input: stream('input').normals(elementCount(s.input)),
     rois,
     offset,
-    mask,
-    gradOutput: stream('gradOutput').normals(size(s.output)),
+    mask: sigmoidMasks(stream('mask'), elementCount(s.mask)),
+    gradOutput: stream('gradOutput').normals(elementCount(s.output)),
   };
 }
 
@@ -137,28 +133,10 @@ export function roiSampleCount(c: RoiCaseData): number {
 
 export function roiCaseTensorEntries(c: RoiCaseData): TensorEntry[] {
   const s = roiPoolShapes(c.geometry);
-  return [
-    { name: 'input', shape: s.input, data: c.input },
-    { name: 'rois', shape: s.rois, data: c.rois },
-    { name: 'offset', shape: s.offset, data: c.offset },
-    { name: 'mask', shape: s.mask, data: c.mask },
-    { name: 'gradOutput', shape: s.output, data: c.gradOutput },
-  ];
+  return caseEntries(ROI_CASE_TENSORS, (name) => (name === 'gradOutput' ? s.output : s[name]), c);
 }
 
 /** Rebuilds the case from a decoded file (workers). */
 export function roiCaseFromTensors(meta: RoiCaseMeta, tensors: ReadonlyMap<string, TensorEntry>): RoiCaseData {
-  const get = (name: RoiCaseTensorName) => {
-    const t = tensors.get(name);
-    if (t === undefined) throw new Error(`case file lacks tensor ${name}`);
-    return t.data;
-  };
-  return {
-    geometry: meta.geometry,
-    input: get('input'),
-    rois: get('rois'),
-    offset: get('offset'),
-    mask: get('mask'),
-    gradOutput: get('gradOutput'),
-  };
+  return { geometry: meta.geometry, ...readCaseTensors(tensors, ROI_CASE_TENSORS) };
 }

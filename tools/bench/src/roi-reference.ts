@@ -10,10 +10,9 @@
  * first implementation with a backward (agreement.ts).
  */
 import { deformRoiPoolBackwardF64, deformRoiPoolF64, defaultRoiPoolTolerance, type RoiPoolTensorName } from '@dcnv2/conformance';
-import { checkAgainst, type CheckResult, type GradBaseline } from './agreement.js';
+import { checkAgainst, type CheckedRun, type CheckReferencesOf, type CheckResult } from './agreement.js';
 import type { RoiKind } from './impls.js';
 import { roiSampleCount, type RoiCaseData } from './roi-case-data.js';
-import type { Direction } from './shapes.js';
 
 /** Largest forward (in bilinear samples) whose float64 backward is computed; R1 and R2 are below. */
 export const BACKWARD_REFERENCE_SAMPLES = 4e7;
@@ -54,21 +53,11 @@ export function roiBackwardReference(c: RoiCaseData, kind: RoiKind, budget = BAC
   return out;
 }
 
-export interface RoiCheckInput {
-  readonly kind: RoiKind;
-  readonly direction: Direction;
+export interface RoiCheckInput extends CheckedRun<RoiKind> {
   readonly data: RoiCaseData;
-  /** The worker's tensors: `output`, and `grad_*` for forward + backward. */
-  readonly outputs: ReadonlyMap<string, Float32Array>;
 }
 
-export interface RoiCheckReferences {
-  readonly forward: Float64Array;
-  /** Float64 gradients, or null above the budget. */
-  readonly grads: Partial<Record<RoiGradTensor, Float64Array>> | null;
-  /** When `grads` is null: the implementation to compare with, or null when this one is the first. */
-  readonly baseline: GradBaseline | null;
-}
+export type RoiCheckReferences = CheckReferencesOf<Float64Array, RoiGradTensor>;
 
 export function checkRoiImpl(input: RoiCheckInput, refs: RoiCheckReferences): CheckResult {
   const g = input.data.geometry;

@@ -41,9 +41,10 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import type { ConvGeometry } from '@dcnv2/core';
-import type { InferenceSession as OrtInferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
+import type { Tensor as OrtTensor } from 'onnxruntime-web';
 
 import { buildDeformConvModel, deformConvModelShapes, DEFORM_CONV_IO } from './deform-conv-model.js';
+import { OrtSessions } from './ort-sessions.js';
 
 type Ort = typeof import('onnxruntime-web');
 
@@ -157,26 +158,7 @@ function checkLength(name: string, data: Float32Array, dims: readonly number[]):
 
 export function createOrtDeformConv(options?: OrtDeformConvOptions): OrtDeformConv {
   const threads = checkThreads(options?.threads ?? 1);
-  const sessions = new Map<string, Promise<OrtInferenceSession>>();
-  let queue: Promise<unknown> = Promise.resolve();
-
-  async function session(ort: Ort, g: ConvGeometry, withMask: boolean, withBias: boolean): Promise<OrtInferenceSession> {
-    const key = geometryKey(g, withMask, withBias);
-    let s = sessions.get(key);
-    if (s === undefined) {
-      const model = buildDeformConvModel(g, { withMask, withBias });
-      s = ort.InferenceSession.create(model, {
-        executionProviders: ['wasm'],
-        graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
-      });
-      sessions.set(key, s);
-      s.catch(() => {
-        if (sessions.get(key) === s) sessions.delete(key);
-      });
-    }
-    return s;
-  }
+  const sessions = new OrtSessions();
 
   async function runOnce(g: ConvGeometry, t: OrtDeformConvTensors): Promise<Float32Array> {
     const withMask = t.mask !== null;
@@ -192,7 +174,7 @@ export function createOrtDeformConv(options?: OrtDeformConvOptions): OrtDeformCo
     if (outCount === 0) return new Float32Array(0);
 
     const ort = await loadOrt(threads);
-    const s = await session(ort, g, withMask, withBias);
+    const s = await sessions.session(ort, geometryKey(g, withMask, withBias), () => buildDeformConvModel(g, { withMask, withBias }));
     const io = DEFORM_CONV_IO;
     const feeds: Record<string, OrtTensor> = {
       [io.input]: new ort.Tensor('float32', t.input, shapes.X),
@@ -216,26 +198,8 @@ export function createOrtDeformConv(options?: OrtDeformConvOptions): OrtDeformCo
     get sessionCount() {
       return sessions.size;
     },
-    run(g, tensors) {
-      // onnxruntime-web does not allow overlapping runs of one session; serialise all runs of this instance.
-      const result = queue.then(() => runOnce(g, tensors));
-      queue = result.catch(() => undefined);
-      return result;
-    },
-    async dispose() {
-      const all = [...sessions.values()];
-      sessions.clear();
-      await queue;
-      await Promise.all(
-        all.map(async (p) => {
-          try {
-            await (await p).release();
-          } catch {
-            // a session that failed to create has nothing to release
-          }
-        }),
-      );
-    },
+    run: (g, tensors) => sessions.serialise(() => runOnce(g, tensors)),
+    dispose: () => sessions.dispose(),
   };
 }
 

@@ -8,11 +8,11 @@
  * max(grid_h * grid_w, 1), and the same clamping bilinear rule (0 beyond -1 and H, <= 0 clamps to 0, a low
  * corner >= H-1 clamps to H-1). It computes in float32 and takes spatial_scale as a float32 attribute, so
  * it is compared as a float32 peer (twice the tolerance). Forward only: ONNX has no RoiAlign gradient.
- * The wasm runtime is shared with the DeformConv runner (`loadOrt`).
+ * The wasm runtime (`loadOrt`) and the session cache (`OrtSessions`) are shared with the DeformConv runner.
  */
 import type { RoiPoolGeometry } from '@dcnv2/core';
-import type { InferenceSession as OrtInferenceSession } from 'onnxruntime-web';
 import { loadOrt } from './ort-deform-conv.js';
+import { OrtSessions } from './ort-sessions.js';
 import { buildRoiAlignModel, roiAlignModelShapes, ROI_ALIGN_IO } from './roi-align-model.js';
 
 export interface OrtRoiAlign {
@@ -28,20 +28,14 @@ function geometryKey(g: RoiPoolGeometry): string {
 
 /** A RoiAlign runner on onnxruntime-web (single-threaded unless the runtime was loaded with more). */
 export function createOrtRoiAlign(threads = 1): OrtRoiAlign {
-  const sessions = new Map<string, Promise<OrtInferenceSession>>();
-  let queue: Promise<unknown> = Promise.resolve();
+  const sessions = new OrtSessions();
 
   async function runOnce(g: RoiPoolGeometry, input: Float32Array, rois: Float32Array): Promise<Float32Array> {
     const shapes = roiAlignModelShapes(g);
     const outCount = shapes.Y.reduce((a, b) => a * b, 1);
     if (outCount === 0) return new Float32Array(0);
     const ort = await loadOrt(threads);
-    const key = geometryKey(g);
-    let s = sessions.get(key);
-    if (s === undefined) {
-      s = ort.InferenceSession.create(buildRoiAlignModel(g), { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-      sessions.set(key, s);
-    }
+    const s = await sessions.session(ort, geometryKey(g), () => buildRoiAlignModel(g));
     // ONNX splits our (batch index, x1, y1, x2, y2) rows into boxes and int64 batch indices.
     const boxes = new Float32Array(g.rois * 4);
     const batchIndices = new BigInt64Array(g.rois);
@@ -50,7 +44,7 @@ export function createOrtRoiAlign(threads = 1): OrtRoiAlign {
       boxes.set(rois.subarray(r * 5 + 1, r * 5 + 5), r * 4);
     }
     const io = ROI_ALIGN_IO;
-    const results = await (await s).run({
+    const results = await s.run({
       [io.input]: new ort.Tensor('float32', input, shapes.X),
       [io.rois]: new ort.Tensor('float32', boxes, shapes.rois),
       [io.batchIndices]: new ort.Tensor('int64', batchIndices, shapes.batch_indices),
@@ -63,17 +57,7 @@ export function createOrtRoiAlign(threads = 1): OrtRoiAlign {
   }
 
   return {
-    run(g, input, rois) {
-      // onnxruntime-web does not allow overlapping runs of one session: serialise this instance's runs.
-      const result = queue.then(() => runOnce(g, input, rois));
-      queue = result.catch(() => undefined);
-      return result;
-    },
-    async dispose() {
-      const all = [...sessions.values()];
-      sessions.clear();
-      await queue;
-      await Promise.all(all.map(async (p) => (await p.catch(() => null))?.release()));
-    },
+    run: (g, input, rois) => sessions.serialise(() => runOnce(g, input, rois)),
+    dispose: () => sessions.dispose(),
   };
 }

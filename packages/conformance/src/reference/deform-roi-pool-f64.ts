@@ -101,6 +101,8 @@ interface Stencil {
 
 /** The stencil of a sample at (y, x) of an H x W plane, or null when the sample is outside (value 0). */
 function stencil(H: number, W: number, y: number, x: number): Stencil | null {
+  // A NaN position cannot be placed: it reads nothing (its bin is NaN, see nanBins).
+  if (Number.isNaN(y) || Number.isNaN(x)) return null;
   if (y < -1 || y > H || x < -1 || x > W) return null;
   let clampedY = false;
   let clampedX = false;
@@ -161,12 +163,15 @@ interface RoiSample {
   readonly stencil: Stencil | null;
 }
 
-/** The bin's displacement (dy, dx) in feature-map pixels: offset channel 0 is x, channel 1 is y. */
-function binDisplacement(g: RoiPoolGeometry, t: RoiPoolTensors, f: RoiFrame, r: number, bin: number): [number, number] {
-  if (t.offset === null) return [0, 0];
+/**
+ * The displacement (dy, dx) in feature-map pixels of bin `bin` (i * pw + j) of RoI r, whose frame is `f`:
+ * offset channel 0 is x, channel 1 is y; (0, 0) without offset.
+ */
+export function binDisplacement(g: RoiPoolGeometry, offset: Values | null, f: RoiFrame, r: number, bin: number): [number, number] {
+  if (offset === null) return [0, 0];
   const bins = g.pooledH * g.pooledW;
-  const dx = g.gamma * f.roiW * t.offset[(r * 2 + 0) * bins + bin];
-  const dy = g.gamma * f.roiH * t.offset[(r * 2 + 1) * bins + bin];
+  const dx = g.gamma * f.roiW * offset[(r * 2 + 0) * bins + bin];
+  const dy = g.gamma * f.roiH * offset[(r * 2 + 1) * bins + bin];
   return [dy, dx];
 }
 
@@ -180,13 +185,34 @@ function forEachSample(g: RoiPoolGeometry, t: RoiPoolTensors, visit: (s: RoiSamp
     for (let i = 0; i < g.pooledH; i++) {
       for (let j = 0; j < g.pooledW; j++) {
         const bin = i * g.pooledW + j;
-        const [dy, dx] = binDisplacement(g, t, frame, r, bin);
+        const [dy, dx] = binDisplacement(g, t.offset, frame, r, bin);
         for (const p of binSamplePositions(frame, i, j, dy, dx)) {
           visit({ r, frame, bin, stencil: stencil(g.inHeight, g.inWidth, p.y, p.x) });
         }
       }
     }
   }
+}
+
+/**
+ * The bins `r * ph*pw + bin` whose displacement is NaN (a NaN offset, or an infinite one times a zero RoI
+ * side) and that have samples: their samples cannot be placed, so they read nothing, and their outputs
+ * (every channel), offset gradients and mask gradient are NaN. This is the rule every backend follows:
+ * NaN propagates as arithmetic would, never into values that do not depend on it.
+ */
+function nanBins(g: RoiPoolGeometry, t: RoiPoolTensors): number[] {
+  const out: number[] = [];
+  if (t.offset === null) return out;
+  const bins = g.pooledH * g.pooledW;
+  for (let r = 0; r < g.rois; r++) {
+    const frame = roiFrame(g, t.rois, r);
+    if (frame.gridH <= 0 || frame.gridW <= 0) continue;
+    for (let bin = 0; bin < bins; bin++) {
+      const [dy, dx] = binDisplacement(g, t.offset, frame, r, bin);
+      if (Number.isNaN(dy) || Number.isNaN(dx)) out.push(r * bins + bin);
+    }
+  }
+  return out;
 }
 
 /** Sum of the samples of every bin and channel, unmodulated and undivided: `[R, C, ph*pw]`. */
@@ -218,6 +244,10 @@ export function deformRoiPoolF64(g: RoiPoolGeometry, t: RoiPoolTensors): Float64
         out[k] = (m * sums[k]) / count;
       }
     }
+  }
+  for (const rb of nanBins(g, t)) {
+    const r = Math.floor(rb / bins);
+    for (let c = 0; c < g.channels; c++) out[(r * g.channels + c) * bins + (rb % bins)] = NaN;
   }
   return out;
 }
@@ -274,5 +304,14 @@ export function deformRoiPoolBackwardF64(g: RoiPoolGeometry, t: RoiPoolTensors, 
     }
   });
 
+  // With no channels nothing depends on the bin, so its gradients stay 0.
+  if (g.channels > 0) {
+    for (const rb of nanBins(g, t)) {
+      const r = Math.floor(rb / bins);
+      const bin = rb % bins;
+      if (gradOffset !== null) gradOffset[(r * 2 + 0) * bins + bin] = gradOffset[(r * 2 + 1) * bins + bin] = NaN;
+      if (gradMask !== null) gradMask[rb] = NaN;
+    }
+  }
   return { input: gradInput, offset: gradOffset, mask: gradMask };
 }

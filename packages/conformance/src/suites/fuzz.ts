@@ -8,34 +8,10 @@
  * channels, reductions over several hundred terms, hundreds of output pixels) to cross the cache blocks,
  * pixel tiles and channel chunks that fast kernels cut their work into; small cases never reach those.
  */
-import type { GradName } from '@dcnv2/core';
-import { describeCase, GRAD_NAMES, hasBackward } from '../conv-case.js';
-import { Rng } from '../random.js';
-import { blockedConvCase, randomConvCase } from '../random-cases.js';
-import { checkCase, referenceExpectation } from './check-case.js';
+import { CONV_OP } from './conv-op.js';
+import { runFuzz } from './op-suites.js';
 import type { SuiteContext } from './types.js';
 
-const SUITE = 'fuzz';
-
-export async function fuzzSuite(ctx: SuiteContext): Promise<void> {
-  const rng = Rng.derive(ctx.seed, SUITE);
-  const backward = hasBackward(ctx.backend);
-  const total = ctx.fuzzCases > 0 ? ctx.fuzzCases + ctx.blockedCases : 0;
-  for (let i = 0; i < total; i++) {
-    const c = i < ctx.fuzzCases ? randomConvCase(rng) : blockedConvCase(rng);
-    let grads: GradName[] | undefined;
-    if (rng.chance(0.25)) {
-      grads = GRAD_NAMES.filter(() => rng.chance(0.5));
-      if (grads.length === 0) grads = [rng.pick(GRAD_NAMES)];
-    }
-    const want = referenceExpectation(c, backward);
-    const rows = await checkCase(ctx.backend, c, want, {
-      suite: SUITE,
-      caseName: i < ctx.fuzzCases ? `fuzz#${i}` : `fuzz-blocked#${i - ctx.fuzzCases}`,
-      note: `seed ${ctx.seed}: ${describeCase(c)}${grads ? ` grads=${grads.join(',')}` : ''}`,
-      ...(grads ? { grads } : {}),
-    });
-    rows.forEach((r) => ctx.row(r));
-  }
-  if (!backward && ctx.fuzzCases > 0) ctx.skip('backend has no backward');
+export function fuzzSuite(ctx: SuiteContext): Promise<void> {
+  return runFuzz(ctx, CONV_OP);
 }

@@ -21,17 +21,12 @@ import { makeGeometry, randomCaseData, randomConvCase, type ConvSpec } from '../
 import { conv2dF64 } from '../reference/conv2d-f64.js';
 import { addAxis, filled, sliceAxis } from '../tensor-ops.js';
 import { defaultTolerance, exactTolerance, gradTensorName, precisionOf, type Tolerance } from '../tolerances.js';
-import { backendExpectation, checkCase } from './check-case.js';
+import { CONV_OP } from './conv-op.js';
+import { backendExpectationOf, checkOpCase } from './op-kit.js';
+import { runProperties, type Property } from './op-suites.js';
 import { comparisonRow, errorRow, type ConformanceRow, type SuiteContext } from './types.js';
 
 const SUITE = 'properties';
-
-interface Property {
-  readonly name: string;
-  readonly cases: number;
-  /** Uses gradients: skipped (forward part still runs) when the backend has no backward. */
-  readonly run: (backend: Backend, rng: Rng, caseName: string, i: number) => Promise<ConformanceRow[]>;
-}
 
 const times = (t: Tolerance, k: number): Tolerance => ({ atol: t.atol * k, rtol: t.rtol * k });
 
@@ -164,11 +159,11 @@ const noMaskIsOnes: Property = {
     const withGrads = hasBackward(backend);
     let want;
     try {
-      want = await backendExpectation(backend, c, withGrads);
+      want = await backendExpectationOf(CONV_OP, backend, c, withGrads);
     } catch (e) {
       return [errorRow(SUITE, caseName, 'output', e, describeCase(c))];
     }
-    return checkCase(backend, withMask(c, null), want, { suite: SUITE, caseName, toleranceFactor: 2, note: describeCase(c) });
+    return checkOpCase(CONV_OP, backend, withMask(c, null), want, { suite: SUITE, caseName, toleranceFactor: 2, note: describeCase(c) });
   },
 };
 
@@ -249,7 +244,7 @@ async function compareWithParts(backend: Backend, c: ConvCase, parts: readonly P
     output: totals.output,
     ...(withGrads ? { grads: { input: totals.input, offset: totals.offset, mask: totals.mask, weight: totals.weight, bias: totals.bias } } : {}),
   };
-  return checkCase(backend, c, want, { suite: SUITE, caseName, toleranceFactor: factor, note });
+  return checkOpCase(CONV_OP, backend, c, want, { suite: SUITE, caseName, toleranceFactor: factor, note });
 }
 
 // Convolution groups: each group is an independent groups=1 problem on its channel slices.
@@ -447,18 +442,6 @@ export const PROPERTIES: readonly Property[] = [
   nanPropagates,
 ];
 
-export async function propertiesSuite(ctx: SuiteContext): Promise<void> {
-  for (const p of PROPERTIES) {
-    const rng = Rng.derive(ctx.seed, `${SUITE}:${p.name}`);
-    for (let i = 0; i < p.cases; i++) {
-      let rows: ConformanceRow[];
-      try {
-        rows = await p.run(ctx.backend, rng, `${p.name}#${i}`, i);
-      } catch (e) {
-        rows = [errorRow(SUITE, `${p.name}#${i}`, '-', e)];
-      }
-      rows.forEach((r) => ctx.row(r));
-    }
-  }
-  if (!hasBackward(ctx.backend)) ctx.skip('backend has no backward (gradient parts of the properties)');
+export function propertiesSuite(ctx: SuiteContext): Promise<void> {
+  return runProperties(ctx, CONV_OP, PROPERTIES);
 }

@@ -4,9 +4,10 @@
  * says what ran (package, version, the build the backend picked) and with how many threads.
  */
 import { pathToFileURL } from 'node:url';
-import type { Backend, BackendProvider } from '@dcnv2/core';
+import type { Backend, BackendProvider, HostTensor as CoreHostTensor } from '@dcnv2/core';
 import { packageAbove } from '../package-info.js';
-import { SkipError } from './types.js';
+import type { Direction } from '../shapes.js';
+import { SkipError, type CheckTensorName, type HostTensor, type Runner } from './types.js';
 
 export interface OpenBackend {
   readonly backend: Backend;
@@ -67,4 +68,39 @@ export async function openDcnv2Backend(module: string | undefined, threads: numb
   }
   const variant = typeof info === 'object' && info !== null && typeof info.variant === 'string' ? ` (${info.variant})` : '';
   return { backend, name: provider.name, version: `${pkg?.name ?? provider.name} ${pkg?.version ?? '?'}${variant}`, threads: used };
+}
+
+/** Skips the case (`SkipError(reason)`, the backend disposed) unless the opened backend `has` what it needs. */
+export async function requireCapability(open: OpenBackend, has: boolean, reason: string): Promise<void> {
+  if (has) return;
+  await open.backend.dispose();
+  throw new SkipError(reason);
+}
+
+/** Skips the case unless the backend has a backward where `direction` needs one. */
+export function requireBackward(open: OpenBackend, direction: Direction): Promise<void> {
+  return requireCapability(open, direction !== 'fwdbwd' || open.backend.capabilities.backward, `backend ${open.name} has no backward`);
+}
+
+/**
+ * The runner of an opened dcnv2 backend: `once` calls the op through core (forward, or forward + backward)
+ * and returns what it computed; `run` times it, `outputs` hands its tensors to the agreement check.
+ */
+export function dcnv2Runner(open: OpenBackend, once: () => Promise<Partial<Record<CheckTensorName, CoreHostTensor>>>): Runner {
+  return {
+    version: open.version,
+    threads: open.threads,
+    async run() {
+      await once();
+    },
+    async outputs() {
+      const r = await once();
+      const out: Partial<Record<CheckTensorName, HostTensor>> = {};
+      for (const [k, v] of Object.entries(r)) if (v !== undefined) out[k as CheckTensorName] = v;
+      return out;
+    },
+    async dispose() {
+      await open.backend.dispose();
+    },
+  };
 }

@@ -9,20 +9,15 @@ import { deformRoiPool, deformRoiPoolBackward, roiPoolShapes, type HostTensor as
 import { roiPoolParams } from '@dcnv2/conformance';
 import type { RoiKind } from '../impls.js';
 import type { RoiCaseData } from '../roi-case-data.js';
-import { openDcnv2Backend } from './dcnv2-backend.js';
-import { SkipError, type Adapter, type CheckTensorName, type HostTensor } from './types.js';
+import { dcnv2Runner, openDcnv2Backend, requireBackward, requireCapability } from './dcnv2-backend.js';
+import type { Adapter, CheckTensorName } from './types.js';
 
 function makeDcnv2RoiAdapter(kind: RoiKind): Adapter<RoiCaseData> {
   return async (c, { threads, direction, module }) => {
-    const { backend, name, version, threads: used } = await openDcnv2Backend(module, threads);
-    if (!backend.capabilities.roiPool) {
-      await backend.dispose();
-      throw new SkipError(`backend ${name} has no RoI pooling`);
-    }
-    if (direction === 'fwdbwd' && !backend.capabilities.backward) {
-      await backend.dispose();
-      throw new SkipError(`backend ${name} has no backward`);
-    }
+    const open = await openDcnv2Backend(module, threads);
+    await requireCapability(open, open.backend.capabilities.roiPool, `backend ${open.name} has no RoI pooling`);
+    await requireBackward(open, direction);
+    const backend = open.backend;
 
     const deformable = kind === 'deformable';
     const g = { ...c.geometry, hasOffset: deformable, hasMask: deformable };
@@ -43,22 +38,7 @@ function makeDcnv2RoiAdapter(kind: RoiKind): Adapter<RoiCaseData> {
       return { output, grad_input: grads.input, grad_offset: grads.offset, grad_mask: grads.mask };
     }
 
-    return {
-      version,
-      threads: used,
-      async run() {
-        await once();
-      },
-      async outputs() {
-        const r = await once();
-        const out: Partial<Record<CheckTensorName, HostTensor>> = {};
-        for (const [k, v] of Object.entries(r)) if (v !== undefined) out[k as CheckTensorName] = v;
-        return out;
-      },
-      async dispose() {
-        await backend.dispose();
-      },
-    };
+    return dcnv2Runner(open, once);
   };
 }
 

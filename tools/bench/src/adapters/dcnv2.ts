@@ -5,15 +5,13 @@
  */
 import { convShapes, deformConv2d, deformConv2dBackward, type HostTensor as CoreHostTensor } from '@dcnv2/core';
 import { convParams } from '@dcnv2/conformance';
-import { openDcnv2Backend } from './dcnv2-backend.js';
-import { SkipError, type Adapter, type CheckTensorName, type HostTensor } from './types.js';
+import { dcnv2Runner, openDcnv2Backend, requireBackward } from './dcnv2-backend.js';
+import type { Adapter, CheckTensorName } from './types.js';
 
 export const dcnv2Adapter: Adapter = async (c, { threads, direction, module }) => {
-  const { backend, name, version, threads: used } = await openDcnv2Backend(module, threads);
-  if (direction === 'fwdbwd' && !backend.capabilities.backward) {
-    await backend.dispose();
-    throw new SkipError(`backend ${name} has no backward`);
-  }
+  const open = await openDcnv2Backend(module, threads);
+  await requireBackward(open, direction);
+  const backend = open.backend;
 
   const g = c.geometry;
   const s = convShapes(g);
@@ -41,20 +39,5 @@ export const dcnv2Adapter: Adapter = async (c, { threads, direction, module }) =
     };
   }
 
-  return {
-    version,
-    threads: used,
-    async run() {
-      await once();
-    },
-    async outputs() {
-      const r = await once();
-      const out: Partial<Record<CheckTensorName, HostTensor>> = {};
-      for (const [k, v] of Object.entries(r)) if (v !== undefined) out[k as CheckTensorName] = v;
-      return out;
-    },
-    async dispose() {
-      await backend.dispose();
-    },
-  };
+  return dcnv2Runner(open, once);
 };

@@ -5,36 +5,21 @@
  * tensors, runs the session and gets the output as a host Float32Array. Forward only: ONNX Runtime has no
  * training kernels for these ops.
  */
-import { fileURLToPath } from 'node:url';
 import { convShapes } from '@dcnv2/core';
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-node';
 import { loadConformanceOnnx } from '../peers/conformance-onnx.js';
 import { buildConvModel, convModelShapes, CONV_IO } from '../peers/onnx-conv-model.js';
-import { packageVersion } from '../package-info.js';
-import { SkipError, type Adapter } from './types.js';
-
-type OrtNode = typeof import('onnxruntime-node');
+import { createOrtNodeSession, loadOrtNode, ortNodeVersion } from './ort-node-session.js';
+import { forwardRunner, SkipError, type Adapter } from './types.js';
 
 function makeOrtNodeAdapter(op: 'DeformConv' | 'Conv'): Adapter {
   return async (c, { threads, direction }) => {
     if (direction !== 'fwd') throw new SkipError(`ONNX Runtime has no ${op} gradient`);
-    let ort: OrtNode;
-    try {
-      ort = await import('onnxruntime-node');
-    } catch (e) {
-      throw new SkipError(`cannot load onnxruntime-node: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    const ort = await loadOrtNode();
     const onnx = await loadConformanceOnnx();
     const g = c.geometry;
     const model = op === 'DeformConv' ? onnx.buildDeformConvModel(g, { withMask: true, withBias: true }) : buildConvModel(g, onnx.ProtoWriter);
-    const session: InferenceSession = await ort.InferenceSession.create(model, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-    });
+    const session = await createOrtNodeSession(ort, model, threads);
     const feeds = (): Record<string, Tensor> => {
       if (op === 'DeformConv') {
         // The conformance builder names the inputs X, W, offset, B, mask; their shapes are core's.
@@ -60,19 +45,7 @@ function makeOrtNodeAdapter(op: 'DeformConv' | 'Conv'): Adapter {
       if (y === undefined || !(y.data instanceof Float32Array)) throw new Error('onnxruntime-node returned no float32 Y');
       return y.data;
     };
-    return {
-      version: `${packageVersion('onnxruntime-node', fileURLToPath(import.meta.url))} (cpu, ${op})`,
-      threads,
-      async run() {
-        await once();
-      },
-      async outputs() {
-        return { output: { shape: [g.batch, g.outChannels, g.outHeight, g.outWidth], data: await once() } };
-      },
-      async dispose() {
-        await session.release();
-      },
-    };
+    return forwardRunner(ortNodeVersion(op), threads, [g.batch, g.outChannels, g.outHeight, g.outWidth], once, () => session.release());
   };
 }
 

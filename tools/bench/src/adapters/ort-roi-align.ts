@@ -8,16 +8,12 @@
  * host arrays in tensors, runs the session and gets the output back as a host Float32Array. Forward only:
  * ONNX Runtime has no RoiAlign gradient.
  */
-import { fileURLToPath } from 'node:url';
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { Tensor } from 'onnxruntime-node';
 import { loadConformanceOnnx, ortWebVersion } from '../peers/conformance-onnx.js';
-import { packageVersion } from '../package-info.js';
 import type { RoiCaseData } from '../roi-case-data.js';
-import { SkipError, type Adapter } from './types.js';
-
-type OrtNode = typeof import('onnxruntime-node');
-
-const NO_GRADIENT = 'ONNX Runtime has no RoiAlign gradient';
+import type { Direction } from '../shapes.js';
+import { createOrtNodeSession, loadOrtNode, ortNodeVersion } from './ort-node-session.js';
+import { forwardRunner, SkipError, type Adapter } from './types.js';
 
 /** dcnv2's `[R, 5]` RoIs as ONNX's `[R, 4]` boxes (x1, y1, x2, y2) and `[R]` int64 batch indices. */
 export function splitRois(rois: Float32Array, count: number): { boxes: Float32Array; batchIndices: BigInt64Array } {
@@ -30,32 +26,21 @@ export function splitRois(rois: Float32Array, count: number): { boxes: Float32Ar
   return { boxes, batchIndices };
 }
 
-function emptyOutput(c: RoiCaseData): boolean {
+/** Skips what ONNX Runtime cannot run: a backward (it has no RoiAlign gradient), an empty output. */
+function requireRunnable(c: RoiCaseData, direction: Direction): void {
+  if (direction !== 'fwd') throw new SkipError('ONNX Runtime has no RoiAlign gradient');
   const g = c.geometry;
-  return g.rois * g.channels * g.pooledH * g.pooledW === 0;
+  if (g.rois * g.channels * g.pooledH * g.pooledW === 0) throw new SkipError('the output is empty (R = 0 or C = 0): nothing for ONNX Runtime to run');
 }
 
 export const ortNodeRoiAlignAdapter: Adapter<RoiCaseData> = async (c, { threads, direction }) => {
-  if (direction !== 'fwd') throw new SkipError(NO_GRADIENT);
-  if (emptyOutput(c)) throw new SkipError('the output is empty (R = 0 or C = 0): nothing for ONNX Runtime to run');
-  let ort: OrtNode;
-  try {
-    ort = await import('onnxruntime-node');
-  } catch (e) {
-    throw new SkipError(`cannot load onnxruntime-node: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  requireRunnable(c, direction);
+  const ort = await loadOrtNode();
   const onnx = await loadConformanceOnnx();
   const g = c.geometry;
   const shapes = onnx.roiAlignModelShapes(g);
   const io = onnx.ROI_ALIGN_IO;
-  const session: InferenceSession = await ort.InferenceSession.create(onnx.buildRoiAlignModel(g), {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-  });
+  const session = await createOrtNodeSession(ort, onnx.buildRoiAlignModel(g), threads);
   const { boxes, batchIndices } = splitRois(c.rois, g.rois);
   const once = async (): Promise<Float32Array> => {
     const feeds: Record<string, Tensor> = {
@@ -67,24 +52,11 @@ export const ortNodeRoiAlignAdapter: Adapter<RoiCaseData> = async (c, { threads,
     if (y === undefined || !(y.data instanceof Float32Array)) throw new Error(`onnxruntime-node returned no float32 ${io.output}`);
     return y.data;
   };
-  return {
-    version: `${packageVersion('onnxruntime-node', fileURLToPath(import.meta.url))} (cpu, RoiAlign)`,
-    threads,
-    async run() {
-      await once();
-    },
-    async outputs() {
-      return { output: { shape: shapes.Y, data: await once() } };
-    },
-    async dispose() {
-      await session.release();
-    },
-  };
+  return forwardRunner(ortNodeVersion('RoiAlign'), threads, shapes.Y, once, () => session.release());
 };
 
 export const ortWebRoiAlignAdapter: Adapter<RoiCaseData> = async (c, { threads, direction }) => {
-  if (direction !== 'fwd') throw new SkipError(NO_GRADIENT);
-  if (emptyOutput(c)) throw new SkipError('the output is empty (R = 0 or C = 0): nothing for ONNX Runtime to run');
+  requireRunnable(c, direction);
   const onnx = await loadConformanceOnnx();
   // Start the wasm runtime now (with this worker's thread count), so that the heap growth measured from here
   // on is what this case's op needs; the case's own session is created by its first (untimed, checked) run.
@@ -93,17 +65,5 @@ export const ortWebRoiAlignAdapter: Adapter<RoiCaseData> = async (c, { threads, 
   const runner = onnx.createOrtRoiAlign(threads);
   const g = c.geometry;
   const shape = onnx.roiAlignModelShapes(g).Y;
-  return {
-    version: `${ortWebVersion()} (wasm, RoiAlign)`,
-    threads,
-    async run() {
-      await runner.run(g, c.input, c.rois);
-    },
-    async outputs() {
-      return { output: { shape, data: await runner.run(g, c.input, c.rois) } };
-    },
-    async dispose() {
-      await runner.dispose();
-    },
-  };
+  return forwardRunner(`${ortWebVersion()} (wasm, RoiAlign)`, threads, shape, () => runner.run(g, c.input, c.rois), () => runner.dispose());
 };

@@ -6,7 +6,7 @@
  * and copies the output back, as an application does. ONNX Runtime has no DeformConv gradient: forward only.
  */
 import { loadConformanceOnnx, ortWebVersion } from '../peers/conformance-onnx.js';
-import { SkipError, type Adapter } from './types.js';
+import { forwardRunner, SkipError, type Adapter } from './types.js';
 
 export const ortWebAdapter: Adapter = async (c, { threads, direction }) => {
   if (direction !== 'fwd') throw new SkipError('ONNX Runtime has no DeformConv gradient');
@@ -18,18 +18,6 @@ export const ortWebAdapter: Adapter = async (c, { threads, direction }) => {
   // is what this case's op needs; the case's own session is created by its first (untimed, checked) run.
   const available = await onnx.ortAvailable({ threads });
   if (!available.ok) throw new SkipError(available.reason);
-  return {
-    version: `${ortWebVersion()} (wasm)`,
-    threads,
-    async run() {
-      await runner.run(g, tensors);
-    },
-    async outputs() {
-      const y = await runner.run(g, tensors);
-      return { output: { shape: [g.batch, g.outChannels, g.outHeight, g.outWidth], data: y } };
-    },
-    async dispose() {
-      await runner.dispose();
-    },
-  };
+  const shape = [g.batch, g.outChannels, g.outHeight, g.outWidth];
+  return forwardRunner(`${ortWebVersion()} (wasm)`, threads, shape, () => runner.run(g, tensors), () => runner.dispose());
 };

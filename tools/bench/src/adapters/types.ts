@@ -42,3 +42,27 @@ export type Adapter<C = CaseData> = (c: C, options: AdapterOptions) => Promise<R
 export class SkipError extends Error {
   override readonly name = 'SkipError';
 }
+
+/**
+ * The runner of a forward-only peer: `once` computes the output (of `shape`) as a user gets it, timed by
+ * `run` and handed to the agreement check by `outputs`.
+ */
+export function forwardRunner(
+  version: string,
+  threads: number,
+  shape: readonly number[],
+  once: () => Promise<Float32Array>,
+  dispose: () => Promise<void>,
+): Runner {
+  return {
+    version,
+    threads,
+    async run() {
+      await once();
+    },
+    async outputs() {
+      return { output: { shape, data: await once() } };
+    },
+    dispose,
+  };
+}

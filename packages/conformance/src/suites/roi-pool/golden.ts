@@ -2,11 +2,11 @@
  * roi-golden: every case of every deform_roi_pool vectors file (the project's golden set by default, or
  * any file in that format), forward and each gradient present in the file, against the file's values.
  */
-import { basename } from 'node:path';
 import { roiPoolShapes } from '@dcnv2/core';
 import { backendRoiBackward, backendRoiForward, hasRoiPoolBackward, ROI_GRAD_NAMES, type RoiPoolCase } from '../../roi-pool-case.js';
 import { roiGradTensorName, roiPoolCaseTolerance } from '../../tolerances-roi-pool.js';
-import { defaultVectorsFiles, loadVectors, type RoiPoolVectorCase, type RoiPoolVectors } from '../../vectors.js';
+import type { RoiPoolVectorCase, RoiPoolVectors } from '../../vectors.js';
+import { forEachGoldenCase } from '../golden-cases.js';
 import { comparisonRow, errorRow, type SuiteContext } from '../types.js';
 import { roiSuiteLabel } from './suite-label.js';
 
@@ -40,60 +40,39 @@ export function roiVectorProblem(vc: RoiPoolVectorCase): RoiPoolCase {
 }
 
 export async function roiGoldenSuite(ctx: SuiteContext): Promise<void> {
-  let files: readonly string[];
-  try {
-    files = ctx.vectors ?? defaultVectorsFiles('deform_roi_pool');
-  } catch (e) {
-    // Not finding the golden set must fail the run: silently testing less is how a backend goes green untested.
-    ctx.row(errorRow(SUITE, '(vectors)', '-', e));
-    return;
-  }
   const backward = hasRoiPoolBackward(ctx.backend);
   let skippedGrads = false;
-  for (const file of files) {
-    let vectors: RoiPoolVectors;
-    try {
-      vectors = loadVectors(file, 'deform_roi_pool');
-    } catch (e) {
-      ctx.row(errorRow(SUITE, basename(file), '-', e));
-      continue;
-    }
-    const seen = new Map<string, number>();
-    for (const vc of vectors.cases) {
-      const count = (seen.get(vc.name) ?? 0) + 1;
-      seen.set(vc.name, count);
-      const label = (files.length > 1 ? `${basename(file)}:` : '') + vc.name + (count > 1 ? `#${count}` : '');
-      const p = roiVectorProblem(vc);
-      const g = p.geometry;
-      const shapes = roiPoolShapes(g);
-      const expectedOutput = vc.expected.output;
-      if (expectedOutput !== undefined) {
-        try {
-          const out = await backendRoiForward(ctx.backend, p);
-          ctx.row(comparisonRow(SUITE, label, 'output', out, expectedOutput.data, roiPoolCaseTolerance('output', g, p.rois, vc.tolerance.output), shapes.output));
-        } catch (e) {
-          ctx.row(errorRow(SUITE, label, 'output', e));
-        }
-      }
-      const wanted = ROI_GRAD_NAMES.filter((k) => vc.expected[roiGradTensorName(k)] !== undefined);
-      if (wanted.length === 0) continue;
-      if (!backward) {
-        skippedGrads = true;
-        continue;
-      }
+  await forEachGoldenCase<RoiPoolVectors>(ctx, SUITE, 'deform_roi_pool', async (label, vc) => {
+    const p = roiVectorProblem(vc);
+    const g = p.geometry;
+    const shapes = roiPoolShapes(g);
+    const expectedOutput = vc.expected.output;
+    if (expectedOutput !== undefined) {
       try {
-        const grads = await backendRoiBackward(ctx.backend, p, wanted);
-        for (const k of wanted) {
-          const name = roiGradTensorName(k);
-          const got = grads[k];
-          const tol = roiPoolCaseTolerance(name, g, p.rois, vc.tolerance[name]);
-          if (got === undefined) ctx.row(errorRow(SUITE, label, name, new Error('backend returned no gradient')));
-          else ctx.row(comparisonRow(SUITE, label, name, got, vc.expected[name]!.data, tol, shapes[k]));
-        }
+        const out = await backendRoiForward(ctx.backend, p);
+        ctx.row(comparisonRow(SUITE, label, 'output', out, expectedOutput.data, roiPoolCaseTolerance('output', g, p.rois, vc.tolerance.output), shapes.output));
       } catch (e) {
-        for (const k of wanted) ctx.row(errorRow(SUITE, label, roiGradTensorName(k), e));
+        ctx.row(errorRow(SUITE, label, 'output', e));
       }
     }
-  }
+    const wanted = ROI_GRAD_NAMES.filter((k) => vc.expected[roiGradTensorName(k)] !== undefined);
+    if (wanted.length === 0) return;
+    if (!backward) {
+      skippedGrads = true;
+      return;
+    }
+    try {
+      const grads = await backendRoiBackward(ctx.backend, p, wanted);
+      for (const k of wanted) {
+        const name = roiGradTensorName(k);
+        const got = grads[k];
+        const tol = roiPoolCaseTolerance(name, g, p.rois, vc.tolerance[name]);
+        if (got === undefined) ctx.row(errorRow(SUITE, label, name, new Error('backend returned no gradient')));
+        else ctx.row(comparisonRow(SUITE, label, name, got, vc.expected[name]!.data, tol, shapes[k]));
+      }
+    } catch (e) {
+      for (const k of wanted) ctx.row(errorRow(SUITE, label, roiGradTensorName(k), e));
+    }
+  });
   if (skippedGrads) ctx.skip('backend has no RoI pooling backward');
 }

@@ -5,43 +5,25 @@
  * the RoIAlign core of the forward only; both sides are float32, so the pair is held to twice the output
  * tolerance. Skipped, with the reason, only when onnxruntime-web cannot run here.
  */
-import { describeRoiCase } from '../../roi-pool-case.js';
-import { createOrtRoiAlign, ortAvailable } from '../../onnx/index.js';
-import { Rng } from '../../random.js';
+import { createOrtRoiAlign } from '../../onnx/index.js';
 import { randomRoiCase } from '../../random-roi-cases.js';
-import { errorRow, type SuiteContext } from '../types.js';
-import { checkRoiCase } from './check-roi-case.js';
-import { roiSuiteLabel } from './suite-label.js';
+import { runOnnx } from '../op-suites.js';
+import type { SuiteContext } from '../types.js';
+import { ROI_OP } from './roi-op.js';
 
-const SUITE = roiSuiteLabel('onnx');
 export const ONNX_ROI_CASES = 30;
 
-export async function roiOnnxSuite(ctx: SuiteContext): Promise<void> {
-  const available = await ortAvailable();
-  if (!available.ok) {
-    ctx.skip(`onnxruntime-web is not available: ${available.reason}`);
-    return;
-  }
-  const ort = createOrtRoiAlign();
-  const rng = Rng.derive(ctx.seed, SUITE);
-  try {
-    for (let i = 0; i < ONNX_ROI_CASES; i++) {
-      // No degenerate RoIs: ONNX Runtime 1.30 fails a RoI of negative size under adaptive sampling with a
-      // SafeInt overflow (its sample count is negative) instead of pooling it to 0.
-      const c = randomRoiCase(rng, { offsets: ['none'], masks: ['none'], degenerate: 0 });
-      const caseName = `onnx#${i}`;
-      const note = `seed ${ctx.seed}: ${describeRoiCase(c)}`;
-      let want: Float32Array;
-      try {
-        want = await ort.run(c.geometry, c.input, c.rois);
-      } catch (e) {
-        ctx.row(errorRow(SUITE, caseName, 'onnxruntime', e, note));
-        continue;
-      }
-      const rows = await checkRoiCase(ctx.backend, c, { output: want }, { suite: SUITE, caseName, toleranceFactor: 2, note });
-      rows.forEach((r) => ctx.row(r));
-    }
-  } finally {
-    await ort.dispose();
-  }
+export function roiOnnxSuite(ctx: SuiteContext): Promise<void> {
+  return runOnnx(
+    ctx,
+    ROI_OP,
+    ONNX_ROI_CASES,
+    () => {
+      const ort = createOrtRoiAlign();
+      return { run: (c) => ort.run(c.geometry, c.input, c.rois), dispose: () => ort.dispose() };
+    },
+    // No degenerate RoIs: ONNX Runtime 1.30 fails a RoI of negative size under adaptive sampling with a
+    // SafeInt overflow (its sample count is negative) instead of pooling it to 0.
+    (rng) => randomRoiCase(rng, { offsets: ['none'], masks: ['none'], degenerate: 0 }),
+  );
 }

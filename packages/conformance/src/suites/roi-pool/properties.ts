@@ -31,22 +31,18 @@ import {
 } from '../../roi-pool-case.js';
 import { Rng } from '../../random.js';
 import { randomRoiCase, type RandomRoiCaseOptions } from '../../random-roi-cases.js';
-import { binSamplePositions, roiFrame } from '../../reference/deform-roi-pool-f64.js';
+import { binDisplacement, binSamplePositions, roiFrame } from '../../reference/deform-roi-pool-f64.js';
 import { roiAlignBackwardF64, roiAlignF64, type RoiAlignParams } from '../../reference/roi-align-f64.js';
 import type { Tolerance } from '../../tolerances.js';
 import { defaultRoiPoolTolerance, roiGradTensorName } from '../../tolerances-roi-pool.js';
 import { comparisonRow, errorRow, type ConformanceRow, type SuiteContext } from '../types.js';
-import { backendRoiExpectation, checkRoiCase, referenceRoiExpectation, type RoiExpectation } from './check-roi-case.js';
+import { runProperties, type Property } from '../op-suites.js';
+import { backendExpectationOf, checkOpCase, referenceExpectationOf } from '../op-kit.js';
+import { ROI_OP, type RoiExpectation } from './roi-op.js';
 import { roiSuiteLabel } from './suite-label.js';
 
 const SUITE = roiSuiteLabel('properties');
 const EXACT: Tolerance = { atol: 0, rtol: 0 };
-
-interface RoiProperty {
-  readonly name: string;
-  readonly cases: number;
-  readonly run: (backend: Backend, rng: Rng, caseName: string, i: number) => Promise<ConformanceRow[]>;
-}
 
 /** Small problems: the properties run each several times on the backend. */
 const SMALL: RandomRoiCaseOptions = { channels: [1, 2, 3, 4, 5, 8], rois: [1, 5], maxWork: 100_000 };
@@ -61,15 +57,15 @@ function maxAbs(a: ArrayLike<number>): number {
 async function sameAs(backend: Backend, c: RoiPoolCase, equivalent: RoiPoolCase, caseName: string): Promise<ConformanceRow[]> {
   let want: RoiExpectation;
   try {
-    want = await backendRoiExpectation(backend, equivalent, hasRoiPoolBackward(backend));
+    want = await backendExpectationOf(ROI_OP, backend, equivalent, hasRoiPoolBackward(backend));
   } catch (e) {
     return [errorRow(SUITE, caseName, 'output', e, describeRoiCase(equivalent))];
   }
-  return checkRoiCase(backend, c, want, { suite: SUITE, caseName, toleranceFactor: 2, note: describeRoiCase(c) });
+  return checkOpCase(ROI_OP, backend, c, want, { suite: SUITE, caseName, toleranceFactor: 2, note: describeRoiCase(c) });
 }
 
 // No offset and no mask: torchvision's roi_align(aligned=True), forward and input gradient.
-const isRoiAlign: RoiProperty = {
+const isRoiAlign: Property = {
   name: 'no_offset_no_mask_is_roi_align',
   cases: 4,
   async run(backend, rng, caseName) {
@@ -86,12 +82,12 @@ const isRoiAlign: RoiProperty = {
       samplingRatio: g.samplingRatio,
     };
     const want: RoiExpectation = { output: roiAlignF64(p, c.input, c.rois), grads: { input: roiAlignBackwardF64(p, c.rois, c.gradOutput!) } };
-    return checkRoiCase(backend, c, want, { suite: SUITE, caseName, note: describeRoiCase(c) });
+    return checkOpCase(ROI_OP, backend, c, want, { suite: SUITE, caseName, note: describeRoiCase(c) });
   },
 };
 
 // An offset of zeros moves nothing: equal to no offset (forward, input and mask gradients).
-const zeroOffsetIsNone: RoiProperty = {
+const zeroOffsetIsNone: Property = {
   name: 'zero_offset_equals_no_offset',
   cases: 3,
   async run(backend, rng, caseName) {
@@ -102,7 +98,7 @@ const zeroOffsetIsNone: RoiProperty = {
 };
 
 // A mask of ones scales nothing: equal to no mask (forward, input and offset gradients).
-const unitMaskIsNone: RoiProperty = {
+const unitMaskIsNone: Property = {
   name: 'unit_mask_equals_no_mask',
   cases: 3,
   async run(backend, rng, caseName) {
@@ -113,7 +109,7 @@ const unitMaskIsNone: RoiProperty = {
 };
 
 // f(a*m1 + b*m2) == a*f(m1) + b*f(m2): the mask multiplies each bin's mean.
-const linearInMask: RoiProperty = {
+const linearInMask: Property = {
   name: 'linear_in_mask',
   cases: 3,
   async run(backend, rng, caseName) {
@@ -144,12 +140,9 @@ const linearInMask: RoiProperty = {
 /** True when every sample of every bin of RoI r lies beyond the image by more than `margin`. */
 function roiOutside(g: RoiPoolGeometry, rois: ArrayLike<number>, offset: ArrayLike<number> | null, r: number, margin: number): boolean {
   const f = roiFrame(g, rois, r);
-  const bins = g.pooledH * g.pooledW;
   for (let i = 0; i < g.pooledH; i++) {
     for (let j = 0; j < g.pooledW; j++) {
-      const bin = i * g.pooledW + j;
-      const dx = offset === null ? 0 : g.gamma * f.roiW * offset[(r * 2 + 0) * bins + bin];
-      const dy = offset === null ? 0 : g.gamma * f.roiH * offset[(r * 2 + 1) * bins + bin];
+      const [dy, dx] = binDisplacement(g, offset, f, r, i * g.pooledW + j);
       for (const p of binSamplePositions(f, i, j, dy, dx)) {
         const out = p.y < -1 - margin || p.y > g.inHeight + margin || p.x < -1 - margin || p.x > g.inWidth + margin;
         if (!out) return false;
@@ -199,7 +192,7 @@ function moveOutside(rng: Rng, c: RoiPoolCase, style: 'near' | 'far'): RoiPoolCa
 }
 
 // Every sample outside the image: exactly 0, and exactly zero gradients.
-const outsideGivesZero: RoiProperty = {
+const outsideGivesZero: Property = {
   name: 'outside_image_gives_zero',
   cases: 4,
   async run(backend, rng, caseName, i) {
@@ -239,7 +232,7 @@ function permuteBlocks(t: Float32Array, perm: readonly number[], block: number):
 }
 
 // Permuting the RoIs permutes everything per RoI and leaves the input gradient as it is.
-const permutationEquivariant: RoiProperty = {
+const permutationEquivariant: Property = {
   name: 'permuting_rois_permutes_outputs',
   cases: 3,
   async run(backend, rng, caseName) {
@@ -265,7 +258,7 @@ const permutationEquivariant: RoiProperty = {
     const withGrads = hasRoiPoolBackward(backend);
     let base;
     try {
-      base = await backendRoiExpectation(backend, c, withGrads);
+      base = await backendExpectationOf(ROI_OP, backend, c, withGrads);
     } catch (e) {
       return [errorRow(SUITE, name, 'output', e, describeRoiCase(c))];
     }
@@ -282,12 +275,12 @@ const permutationEquivariant: RoiProperty = {
           }
         : {}),
     };
-    return checkRoiCase(backend, permuted, want, { suite: SUITE, caseName: name, toleranceFactor: 2, note: describeRoiCase(permuted) });
+    return checkOpCase(ROI_OP, backend, permuted, want, { suite: SUITE, caseName: name, toleranceFactor: 2, note: describeRoiCase(permuted) });
   },
 };
 
 /** Zero RoIs, zero channels, or an empty batch: empty outputs, gradients empty or exactly zero. */
-const emptyProblems: RoiProperty = {
+const emptyProblems: Property = {
   name: 'empty_problems',
   cases: 3,
   async run(backend, rng, caseName, i) {
@@ -329,7 +322,7 @@ const emptyProblems: RoiProperty = {
 };
 
 // A NaN offset component: its bin is NaN everywhere it appears, every other value is the reference's.
-const nanOffsetIsLocal: RoiProperty = {
+const nanOffsetIsLocal: Property = {
   name: 'nan_offset_propagates_locally',
   cases: 3,
   async run(backend, rng, caseName, i) {
@@ -347,7 +340,7 @@ const nanOffsetIsLocal: RoiProperty = {
     const gradOutput = c.gradOutput!.slice();
     for (let ch = 0; ch < g.channels; ch++) gradOutput[(r * g.channels + ch) * bins + bin] = 0;
     const finite = withRoiTensors(c, { offset, gradOutput });
-    const want = referenceRoiExpectation(finite, hasRoiPoolBackward(backend));
+    const want = referenceExpectationOf(ROI_OP, finite, hasRoiPoolBackward(backend));
     const output = Float64Array.from(want.output);
     for (let ch = 0; ch < g.channels; ch++) output[(r * g.channels + ch) * bins + bin] = NaN;
     let grads: RoiExpectation['grads'];
@@ -363,11 +356,11 @@ const nanOffsetIsLocal: RoiProperty = {
     nanOffset[(r * 2 + component) * bins + bin] = NaN;
     const bad = withRoiTensors(c, { offset: nanOffset });
     const name = `${caseName} (roi ${r}, bin ${bin}, ${component === 0 ? 'x' : 'y'})`;
-    return checkRoiCase(backend, bad, grads ? { output, grads } : { output }, { suite: SUITE, caseName: name, note: describeRoiCase(bad) });
+    return checkOpCase(ROI_OP, backend, bad, grads ? { output, grads } : { output }, { suite: SUITE, caseName: name, note: describeRoiCase(bad) });
   },
 };
 
-export const ROI_PROPERTIES: readonly RoiProperty[] = [
+export const ROI_PROPERTIES: readonly Property[] = [
   isRoiAlign,
   zeroOffsetIsNone,
   unitMaskIsNone,
@@ -378,18 +371,6 @@ export const ROI_PROPERTIES: readonly RoiProperty[] = [
   nanOffsetIsLocal,
 ];
 
-export async function roiPropertiesSuite(ctx: SuiteContext): Promise<void> {
-  for (const p of ROI_PROPERTIES) {
-    const rng = Rng.derive(ctx.seed, `${SUITE}:${p.name}`);
-    for (let i = 0; i < p.cases; i++) {
-      let rows: ConformanceRow[];
-      try {
-        rows = await p.run(ctx.backend, rng, `${p.name}#${i}`, i);
-      } catch (e) {
-        rows = [errorRow(SUITE, `${p.name}#${i}`, '-', e)];
-      }
-      rows.forEach((r) => ctx.row(r));
-    }
-  }
-  if (!hasRoiPoolBackward(ctx.backend)) ctx.skip('backend has no RoI pooling backward (gradient parts of the properties)');
+export function roiPropertiesSuite(ctx: SuiteContext): Promise<void> {
+  return runProperties(ctx, ROI_OP, ROI_PROPERTIES);
 }
