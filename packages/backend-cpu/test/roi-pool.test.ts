@@ -279,6 +279,24 @@ describe('deform_roi_pool edge cases', () => {
     }
   });
 
+  it('channels pooled eight per plan walk give the bits of one channel at a time (C = 19, mixed batch order, NaN mask and input)', () => {
+    // C = 19: two blocks of eight and three single channels; RoIs alternate between batch images.
+    const rois = [[2, 1, 2, 30, 25], [0, -4, 3, 12, 40], [2, 8, 8, 9, 30], [1, 0, 0, 46, 38], [0, 20, 1, 44, 14]];
+    for (const parts of [{ offset: true, mask: true }, { offset: false, mask: false }, { offset: true, mask: false }]) {
+      const p = problem(3, 19, 20, 24, rois, { outputSize: [3, 4], spatialScale: 0.5, samplingRatio: 2, gamma: 0.2 }, 12, parts);
+      p.input.data[(2 * 19 + 9) * 20 * 24 + 5 * 24 + 3] = NaN; // batch 2, channel 9 (second block): RoIs 0 and 2 read near it
+      if (p.mask !== null) p.mask.data[12 + 5] = NaN; // RoI 1, bin 5
+      const g = geometry(p);
+      const blocked = createCpuBackend().deformRoiPool(g, inputsOf(p));
+      // A one-entry plan cuts every bin, so every channel goes through the per-channel carry path.
+      const single = createCpuBackend({ workspaceBytes: 1 }).deformRoiPool(g, inputsOf(p));
+      expect(blocked).toEqual(single);
+      if (p.mask !== null) for (let ch = 0; ch < 19; ch++) expect(blocked[(1 * 19 + ch) * 12 + 5]).toBeNaN();
+      expect(blocked.some(Number.isNaN)).toBe(true);
+      expect(blocked.filter(Number.isFinite).length).toBeGreaterThan(blocked.length / 2);
+    }
+  });
+
   it('a NaN offset makes its bin NaN and leaves the other bins and grad_input finite', () => {
     const p = problem(1, 2, 8, 8, [[0, 1, 1, 7, 7]], { outputSize: 2, samplingRatio: 2 }, 9);
     p.offset!.data[1] = NaN; // x offset of bin (0, 1)
