@@ -1,19 +1,9 @@
 /** Seeded random cases for the wasm backend's own tests. */
 import type { DeformConv2dParams, HostTensor } from '@dcnv2/core';
-import { Rng } from '@dcnv2/conformance';
 
-/** A seeded uniform [0, 1) generator: the conformance package's PRNG, as a plain function. */
-export function rng(seed: number): () => number {
-  const r = new Rng(seed);
-  return () => r.next();
-}
-
-export function randTensor(shape: readonly number[], r: () => number, scale = 1, shift = -0.5): HostTensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = (r() + shift) * scale;
-  return { shape: [...shape], data };
-}
+/** Seeded uniform numbers and tensors: the conformance package's PRNG, under the names these tests use. */
+import { uniformSource as rng, uniformTensor as randTensor } from '@dcnv2/conformance';
+export { rng, randTensor };
 
 export interface Case {
   input: HostTensor;

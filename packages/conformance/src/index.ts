@@ -65,7 +65,7 @@ export {
   type BackendGrads,
 } from './conv-case.js';
 export { randomConvCase, blockedConvCase, randomCaseData, makeGeometry, awayFromIntegers, type RandomCaseOptions, type ConvSpec, type MaskKind, type OffsetStyle } from './random-cases.js';
-export { Rng } from './random.js';
+export { Rng, uniformSource, uniformTensor } from './random.js';
 export {
   deformRoiPoolF64,
   deformRoiPoolBackwardF64,

@@ -68,3 +68,17 @@ export class Rng {
     return a;
   }
 }
+
+/** A seeded uniform [0, 1) source as a plain function (tests that only need numbers, not a generator object). */
+export function uniformSource(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.next();
+}
+
+/** A row-major float32 tensor of `(next() + shift) * scale` values: uniform in [shift, shift + 1) * scale. */
+export function uniformTensor(shape: readonly number[], next: () => number, scale = 1, shift = -0.5): { shape: number[]; data: Float32Array } {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = (next() + shift) * scale;
+  return { shape: [...shape], data };
+}
