@@ -2,6 +2,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The in-page helpers every test page may import, served under `/harness/` (page/tensor-codec.js). */
+const HARNESS_PAGE_DIR = fileURLToPath(new URL('../page/', import.meta.url));
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript',
@@ -24,7 +28,10 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serves `site` on 127.0.0.1 at a free port; nothing outside its pages and roots is reachable. */
+/**
+ * Serves `site` on 127.0.0.1 at a free port, plus the harness's in-page helpers under `/harness/`;
+ * nothing outside its pages and roots is reachable.
+ */
 export function serveStatic(site: StaticSite): Promise<StaticServer> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -34,7 +41,7 @@ export function serveStatic(site: StaticSite): Promise<StaticServer> {
       res.writeHead(200, { ...headers, 'Content-Type': 'text/html' }).end(readFileSync(page));
       return;
     }
-    for (const [prefix, root] of Object.entries(site.roots)) {
+    for (const [prefix, root] of Object.entries({ '/harness/': HARNESS_PAGE_DIR, ...site.roots })) {
       if (!url.pathname.startsWith(prefix)) continue;
       const file = normalize(join(root, url.pathname.slice(prefix.length)));
       if (file.startsWith(root) && existsSync(file)) {
