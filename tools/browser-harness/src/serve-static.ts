@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The in-page helpers every test page may import, served under `/harness/` (page/tensor-codec.js). */
+/** The in-page helpers every test page may import (page/: the tensor codec, the golden-case runner), served under `/harness/`. */
 const HARNESS_PAGE_DIR = fileURLToPath(new URL('../page/', import.meta.url));
 
 const TYPES: Record<string, string> = {
