@@ -1,14 +1,16 @@
 /**
- * The public convolution ops. Each call: validate once (typed errors), pick the backend, move host inputs
- * onto it, run its kernel, and deliver the result as a host tensor or, on request, a resident one.
+ * The public convolution ops. Each call: take the arguments once and validate them (typed errors), pick
+ * the backend, move host inputs onto it, run its kernel, and deliver the result as a host tensor or, on
+ * request, a resident one. Everything up to the backend's kernel call happens synchronously, so the
+ * caller's data is copied before the call returns its promise.
  */
 import type { Backend, ConvGradRequest, ConvInputs } from './backend.js';
 import { convShapes, type ConvGeometry, type DeformConv2dParams } from './conv-params.js';
 import { CapabilityError } from './errors.js';
-import { deliverGrads, outputMode, requestedGrads, resolveBackend, type OpOptions, type Result } from './op-call.js';
+import { deliverGrads, outputMode, requestedGrads, resolveBackend, runOnBackend, takeOptions, type OpOptions, type Result } from './op-call.js';
 import { CallScope, deliver, type OutputMode } from './resident.js';
 import type { Tensor } from './tensor.js';
-import { checkGradOutput, resolveConvGeometry } from './validate-conv.js';
+import { checkGradOutputShape, convGeometryOf, resolveConvGeometry, takeConvArgs, type ConvTensors } from './validate-conv.js';
 
 export interface DeformConv2dArgs {
   /** `[N, Cin, H, W]` */
@@ -39,13 +41,13 @@ export interface BackwardOptions<M extends OutputMode = OutputMode> extends OpOp
 export type DeformConv2dGrads<T> = { readonly [K in GradName]?: T };
 
 /** The backend handles of a call's tensors (host tensors become temporaries of `scope`). */
-function convHandles<H>(scope: CallScope<H>, args: DeformConv2dArgs): ConvInputs<H> {
+function convHandles<H>(scope: CallScope<H>, t: ConvTensors): ConvInputs<H> {
   return {
-    input: scope.handle(args.input, 'input'),
-    weight: scope.handle(args.weight, 'weight'),
-    offset: scope.handle(args.offset, 'offset'),
-    mask: scope.optional(args.mask, 'mask'),
-    bias: scope.optional(args.bias, 'bias'),
+    input: scope.handle(t.input, 'input'),
+    weight: scope.handle(t.weight, 'weight'),
+    offset: scope.handle(t.offset, 'offset'),
+    mask: scope.optional(t.mask, 'mask'),
+    bias: scope.optional(t.bias, 'bias'),
   };
 }
 
@@ -63,22 +65,24 @@ export async function deformConv2d<M extends OutputMode = 'host'>(
   params?: DeformConv2dParams,
   options: OpOptions<M> = {},
 ): Promise<Result<M>> {
-  const g = resolveConvGeometry(args, params);
-  const mode = outputMode(options.output);
-  const backend = resolveBackend(options.backend);
+  const t = takeConvArgs(args, false);
+  const g = convGeometryOf(t, params);
+  const opts = takeOptions(options, ['backend', 'output']);
+  const mode = outputMode(opts.output as OutputMode | undefined);
+  const backend = resolveBackend(opts.backend as string | Backend | undefined);
   const scope = new CallScope(backend);
   let out: unknown;
   try {
-    out = await backend.deformConv2d(g, convHandles(scope, args));
+    out = await runOnBackend(backend, 'deformConv2d', () => backend.deformConv2d(g, convHandles(scope, t)));
   } finally {
-    scope.releaseTemporaries();
+    scope.end();
   }
-  return (await deliver(backend, out, convShapes(g).output, mode)) as Result<M>;
+  return (await runOnBackend(backend, 'reading the output', () => deliver(backend, out, convShapes(g).output, mode))) as Result<M>;
 }
 
 const CONV_GRADS: readonly GradName[] = ['input', 'offset', 'mask', 'weight', 'bias'];
 
-function gradRequest(g: ConvGeometry, grads: readonly GradName[] | undefined): ConvGradRequest {
+function gradRequest(g: ConvGeometry, grads: unknown): ConvGradRequest {
   const want = requestedGrads(grads, CONV_GRADS);
   const has = (k: GradName) => want.includes(k);
   return {
@@ -99,20 +103,23 @@ export async function deformConv2dBackward<M extends OutputMode = 'host'>(
   params?: DeformConv2dParams,
   options: BackwardOptions<M> = {},
 ): Promise<DeformConv2dGrads<Result<M>>> {
-  const g = resolveConvGeometry(args, params);
-  checkGradOutput(args.gradOutput, g);
-  const mode = outputMode(options.output);
-  const want = gradRequest(g, options.grads);
-  const backend = resolveBackend(options.backend);
+  const t = takeConvArgs(args, true);
+  const g = convGeometryOf(t, params);
+  checkGradOutputShape(t.gradOutput!.shape, g);
+  const opts = takeOptions(options, ['backend', 'output', 'grads']);
+  const mode = outputMode(opts.output as OutputMode | undefined);
+  const want = gradRequest(g, opts.grads);
+  const backend = resolveBackend(opts.backend as string | Backend | undefined);
   if (!backend.capabilities.backward || typeof backend.deformConv2dBackward !== 'function') {
     throw new CapabilityError({ argument: 'options.backend', expected: 'a backend with backward', actual: backend.name });
   }
   const scope = new CallScope(backend);
   let grads;
   try {
-    grads = await backend.deformConv2dBackward(g, convHandles(scope, args), scope.handle(args.gradOutput, 'gradOutput'), want);
+    grads = await runOnBackend(backend, 'deformConv2dBackward', () =>
+      backend.deformConv2dBackward!(g, convHandles(scope, t), scope.handle(t.gradOutput!, 'gradOutput'), want));
   } finally {
-    scope.releaseTemporaries();
+    scope.end();
   }
   return deliverGrads<GradName, M>(backend, grads, CONV_GRADS, want, convShapes(g), mode as M);
 }

@@ -1,15 +1,17 @@
 /**
  * The public RoI pooling ops (modulated deformable RoI pooling, DCNv2 section 2.2). Like the convolution:
- * validate once (typed errors, including the RoI values), pick the backend, move host inputs onto it, run
- * its kernel, deliver host or resident results.
+ * take the arguments once and validate them (typed errors), pick the backend, move host inputs onto it,
+ * run its kernel, deliver host or resident results. RoI values steer memory access, so core validates its
+ * own copy of them and the backend receives exactly that copy: nothing the caller does after the call
+ * (writing into `rois.data`, a getter answering differently) can reach a kernel.
  */
 import type { Backend } from './backend.js';
 import { CapabilityError } from './errors.js';
-import { deliverGrads, outputMode, requestedGrads, resolveBackend, type OpOptions, type Result } from './op-call.js';
+import { deliverGrads, outputMode, requestedGrads, resolveBackend, runOnBackend, takeOptions, type OpOptions, type Result } from './op-call.js';
 import { CallScope, deliver, type OutputMode } from './resident.js';
 import { roiPoolShapes, type RoiPoolGradRequest, type DeformRoiPoolParams, type RoiPoolGeometry, type RoiPoolInputs } from './roi-pool-params.js';
-import { isResident, type Tensor } from './tensor.js';
-import { checkRoiGradOutput, checkRoiValues, resolveRoiPoolGeometry } from './validate-roi-pool.js';
+import type { Tensor } from './tensor.js';
+import { checkRoiGradOutputShape, checkRoiValues, resolveRoiPoolGeometry, roiGeometryOf, takeRoiArgs, type RoiPoolTensors } from './validate-roi-pool.js';
 
 export interface DeformRoiPoolArgs {
   /** `[N, C, H, W]` feature map. */
@@ -43,12 +45,6 @@ export function deformRoiPoolGeometry(args: DeformRoiPoolArgs, params: DeformRoi
   return resolveRoiPoolGeometry(args, params);
 }
 
-/** RoI values steer memory access, so they are checked on the host; resident RoIs are read back (R*5 floats). */
-async function checkRois(rois: Tensor, g: RoiPoolGeometry): Promise<void> {
-  if (g.rois === 0) return;
-  checkRoiValues(isResident(rois) ? await rois.read() : rois.data, g);
-}
-
 function requireRoiPool(backend: Backend, backward: boolean): void {
   const ok = backend.capabilities.roiPool && typeof backend.deformRoiPool === 'function' &&
     (!backward || (backend.capabilities.backward && typeof backend.deformRoiPoolBackward === 'function'));
@@ -57,13 +53,19 @@ function requireRoiPool(backend: Backend, backward: boolean): void {
   }
 }
 
-function roiHandles<H>(scope: CallScope<H>, args: DeformRoiPoolArgs): RoiPoolInputs<H> {
-  return {
-    input: scope.handle(args.input, 'input'),
-    rois: scope.handle(args.rois, 'rois'),
-    offset: scope.optional(args.offset, 'offset'),
-    mask: scope.optional(args.mask, 'mask'),
+/**
+ * The call's handles. Host RoIs are copied, checked and uploaded synchronously; resident RoIs (borrowed,
+ * so they stay alive) are read back first. Either way the backend gets core's checked copy.
+ */
+function roiHandles<H>(backend: Backend<H>, scope: CallScope<H>, t: RoiPoolTensors, g: RoiPoolGeometry): RoiPoolInputs<H> | Promise<RoiPoolInputs<H>> {
+  const rest = { input: scope.handle(t.input, 'input'), offset: scope.optional(t.offset, 'offset'), mask: scope.optional(t.mask, 'mask') };
+  const withRois = (values: Float32Array): RoiPoolInputs<H> => {
+    checkRoiValues(values, g);
+    return { ...rest, rois: scope.uploadCopy(values, t.rois.shape) };
   };
+  if (t.rois.host !== null) return withRois(t.rois.host.slice());
+  const resident = scope.handle(t.rois, 'rois');
+  return runOnBackend(backend, 'reading rois', () => backend.download(resident, t.rois.shape)).then((v) => withRois(v.slice()));
 }
 
 /**
@@ -76,19 +78,22 @@ export async function deformRoiPool<M extends OutputMode = 'host'>(
   params: DeformRoiPoolParams,
   options: OpOptions<M> = {},
 ): Promise<Result<M>> {
-  const g = resolveRoiPoolGeometry(args, params);
-  const mode = outputMode(options.output);
-  const backend = resolveBackend(options.backend);
+  const t = takeRoiArgs(args, false);
+  const g = roiGeometryOf(t, params);
+  const opts = takeOptions(options, ['backend', 'output']);
+  const mode = outputMode(opts.output as OutputMode | undefined);
+  const backend = resolveBackend(opts.backend as string | Backend | undefined);
   requireRoiPool(backend, false);
-  await checkRois(args.rois, g);
   const scope = new CallScope(backend);
   let out: unknown;
   try {
-    out = await backend.deformRoiPool!(g, roiHandles(scope, args));
+    const handles = roiHandles(backend, scope, t, g);
+    const inputs = handles instanceof Promise ? await handles : handles;
+    out = await runOnBackend(backend, 'deformRoiPool', () => backend.deformRoiPool!(g, inputs));
   } finally {
-    scope.releaseTemporaries();
+    scope.end();
   }
-  return (await deliver(backend, out, roiPoolShapes(g).output, mode)) as Result<M>;
+  return (await runOnBackend(backend, 'reading the output', () => deliver(backend, out, roiPoolShapes(g).output, mode))) as Result<M>;
 }
 
 /**
@@ -100,24 +105,28 @@ export async function deformRoiPoolBackward<M extends OutputMode = 'host'>(
   params: DeformRoiPoolParams,
   options: RoiPoolBackwardOptions<M> = {},
 ): Promise<DeformRoiPoolGrads<Result<M>>> {
-  const g = resolveRoiPoolGeometry(args, params);
-  checkRoiGradOutput(args.gradOutput, g);
-  const mode = outputMode(options.output);
-  const names = requestedGrads(options.grads, ROI_GRADS);
+  const t = takeRoiArgs(args, true);
+  const g = roiGeometryOf(t, params);
+  checkRoiGradOutputShape(t.gradOutput!.shape, g);
+  const opts = takeOptions(options, ['backend', 'output', 'grads']);
+  const mode = outputMode(opts.output as OutputMode | undefined);
+  const names = requestedGrads(opts.grads, ROI_GRADS);
   const want: RoiPoolGradRequest = {
     input: names.includes('input'),
     offset: names.includes('offset') && g.hasOffset,
     mask: names.includes('mask') && g.hasMask,
   };
-  const backend = resolveBackend(options.backend);
+  const backend = resolveBackend(opts.backend as string | Backend | undefined);
   requireRoiPool(backend, true);
-  await checkRois(args.rois, g);
   const scope = new CallScope(backend);
   let grads;
   try {
-    grads = await backend.deformRoiPoolBackward!(g, roiHandles(scope, args), scope.handle(args.gradOutput, 'gradOutput'), want);
+    const gradOutput = scope.handle(t.gradOutput!, 'gradOutput');
+    const handles = roiHandles(backend, scope, t, g);
+    const inputs = handles instanceof Promise ? await handles : handles;
+    grads = await runOnBackend(backend, 'deformRoiPoolBackward', () => backend.deformRoiPoolBackward!(g, inputs, gradOutput, want));
   } finally {
-    scope.releaseTemporaries();
+    scope.end();
   }
   return deliverGrads<RoiPoolGradName, M>(backend, grads, ROI_GRADS, want, roiPoolShapes(g), mode as M);
 }

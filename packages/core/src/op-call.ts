@@ -3,7 +3,8 @@
  * gradient handles so that a failed read never leaks the handles not delivered yet.
  */
 import type { Backend } from './backend.js';
-import { BackendError, ParamError } from './errors.js';
+import { BackendError, DcnError, ParamError } from './errors.js';
+import { checkKnownKeys, takeList, takeObject } from './intake.js';
 import { getBackend } from './registry.js';
 import { deliver, type OutputMode } from './resident.js';
 import type { HostTensor, ResidentTensor } from './tensor.js';
@@ -16,6 +17,33 @@ export interface OpOptions<M extends OutputMode = OutputMode> {
 }
 
 export type Result<M extends OutputMode> = M extends 'resident' ? ResidentTensor : HostTensor;
+
+/** Reads an op's options once; `undefined` means defaults, anything but a plain object is a ParamError. */
+export function takeOptions(options: unknown, known: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  const o = takeObject(options, 'options', `{ ${known.join(', ')} }`);
+  checkKnownKeys(o, 'options', known);
+  return o;
+}
+
+/**
+ * Runs a backend's part of a call and turns whatever it throws into a `DcnError`: a typed error of the
+ * backend passes through; anything else (a trap, a bug, a closed worker) becomes a `BackendError` that
+ * names the backend and keeps the original as `cause`.
+ */
+export async function runOnBackend<T>(backend: Backend, what: string, work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof DcnError) throw e;
+    const err = new BackendError(
+      { argument: 'backend', expected: `${what} to complete`, actual: backend.name },
+      String((e as Error)?.message ?? e),
+    );
+    (err as { cause?: unknown }).cause = e;
+    throw err;
+  }
+}
 
 export function resolveBackend(b: string | Backend | undefined): Backend {
   if (b === undefined || typeof b === 'string') return getBackend(b);
@@ -31,10 +59,11 @@ export function outputMode(o: OutputMode | undefined): OutputMode {
 
 /** Checks `options.grads` against the op's gradient names; default: all of them. */
 export function requestedGrads<K extends string>(grads: unknown, all: readonly K[]): readonly K[] {
-  const want = grads ?? all;
-  if (!Array.isArray(want)) throw new ParamError({ argument: 'options.grads', expected: `an array of ${all.join(', ')}`, actual: want });
+  if (grads === undefined || grads === null) return all;
+  const want = takeList(grads, all.length * 4);
+  if (want === null) throw new ParamError({ argument: 'options.grads', expected: `an array of ${all.join(', ')}`, actual: grads });
   for (const k of want) {
-    if (!all.includes(k)) throw new ParamError({ argument: 'options.grads', expected: `names among ${all.join(', ')}`, actual: k });
+    if (!all.includes(k as K)) throw new ParamError({ argument: 'options.grads', expected: `names among ${all.join(', ')}`, actual: k });
   }
   return want as K[];
 }
@@ -62,7 +91,7 @@ export async function deliverGrads<K extends string, M extends OutputMode>(
       continue;
     }
     try {
-      result[k] = (await deliver(backend, h, shapes[k], mode)) as Result<M>;
+      result[k] = (await runOnBackend(backend, 'reading a gradient', () => deliver(backend, h, shapes[k], mode))) as Result<M>;
     } catch (e) {
       for (let j = i + 1; j < order.length; j++) if (pending[j] != null) backend.release(pending[j]);
       throw e;

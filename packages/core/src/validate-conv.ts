@@ -3,9 +3,10 @@
  * resolved `ConvGeometry`; every failure is a typed `DcnError` naming the argument, the expectation and
  * the value that came.
  */
-import { convOutSize, type ConvGeometry, type DeformConv2dParams, type Pair, type Padding } from './conv-params.js';
-import { DivisibilityError, OutputSizeError, ParamError, ShapeError } from './errors.js';
-import { checkDim, checkTensor } from './validate-tensor.js';
+import { convOutSize, convShapes, type ConvGeometry, type DeformConv2dParams } from './conv-params.js';
+import { DivisibilityError, LimitError, OutputSizeError, ParamError, ShapeError } from './errors.js';
+import { checkElementCount, checkKnownKeys, MAX_INT32, takeInt, takeList, takeObject, takeOptional, takeTensor, type TakenTensor } from './intake.js';
+import { checkDim } from './validate-tensor.js';
 
 export interface ConvShapeArgs {
   readonly input: unknown;
@@ -15,74 +16,110 @@ export interface ConvShapeArgs {
   readonly bias?: unknown;
 }
 
-function isInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v);
+/** The tensors of a convolution call, each taken once (see intake.ts). */
+export interface ConvTensors {
+  readonly input: TakenTensor;
+  readonly weight: TakenTensor;
+  readonly offset: TakenTensor;
+  readonly mask: TakenTensor | null;
+  readonly bias: TakenTensor | null;
+  /** Backward calls only. */
+  readonly gradOutput: TakenTensor | null;
 }
 
-function checkInt(v: unknown, argument: string, min: number, what: string): number {
-  if (!isInt(v) || v < min) throw new ParamError({ argument, expected: what, actual: v });
-  return v;
+const PARAM_NAMES = ['stride', 'padding', 'dilation', 'groups', 'offsetGroups'] as const;
+
+/**
+ * Reads the call's tensors once: each field of `args` is read exactly one time. Other fields are allowed
+ * (callers pass richer objects), unlike in `params` and `options`.
+ */
+export function takeConvArgs(args: unknown, backward: boolean): ConvTensors {
+  const a = takeObject(args, 'args', `{ input, weight, offset, mask?, bias?${backward ? ', gradOutput' : ''} }`);
+  return {
+    input: takeTensor(a.input, 'input', 4, '[N, Cin, H, W]'),
+    weight: takeTensor(a.weight, 'weight', 4, '[Cout, Cin/groups, kh, kw]'),
+    offset: takeTensor(a.offset, 'offset', 4, '[N, 2*offsetGroups*kh*kw, Ho, Wo]'),
+    mask: takeOptional(a.mask, 'mask', 4, '[N, offsetGroups*kh*kw, Ho, Wo]'),
+    bias: takeOptional(a.bias, 'bias', 1, '[Cout]'),
+    gradOutput: backward ? takeTensor(a.gradOutput, 'gradOutput', 4, '[N, Cout, Ho, Wo]') : null,
+  };
 }
 
-function resolvePair(v: Pair | undefined, argument: string, dflt: number, min: number, what: string): [number, number] {
+function resolvePair(v: unknown, argument: string, dflt: number, min: number, what: string): [number, number] {
   if (v === undefined) return [dflt, dflt];
-  if (Array.isArray(v)) {
-    if (v.length !== 2) throw new ParamError({ argument, expected: `one ${what} or [h, w]`, actual: v });
-    return [checkInt(v[0], `${argument}[0]`, min, what), checkInt(v[1], `${argument}[1]`, min, what)];
+  const list = takeList(v, 2);
+  if (list !== null) {
+    if (list.length !== 2) throw new ParamError({ argument, expected: `one ${what} or [h, w]`, actual: list });
+    return [takeInt(list[0], `${argument}[0]`, min, what), takeInt(list[1], `${argument}[1]`, min, what)];
   }
-  const n = checkInt(v, argument, min, what);
+  const n = takeInt(v, argument, min, what);
   return [n, n];
 }
 
 /** [top, left, bottom, right] from 1, 2 or 4 numbers. */
-export function resolvePadding(v: Padding | undefined): [number, number, number, number] {
+export function resolvePadding(v: unknown): [number, number, number, number] {
   const what = 'a non-negative integer';
   if (v === undefined) return [0, 0, 0, 0];
-  if (Array.isArray(v)) {
-    if (v.length === 2) {
-      const h = checkInt(v[0], 'params.padding[0]', 0, what);
-      const w = checkInt(v[1], 'params.padding[1]', 0, what);
+  const list = takeList(v, 4);
+  if (list !== null) {
+    if (list.length === 2) {
+      const h = takeInt(list[0], 'params.padding[0]', 0, what);
+      const w = takeInt(list[1], 'params.padding[1]', 0, what);
       return [h, w, h, w];
     }
-    if (v.length === 4) {
-      return v.map((p, i) => checkInt(p, `params.padding[${i}]`, 0, what)) as [number, number, number, number];
+    if (list.length === 4) {
+      return list.map((p, i) => takeInt(p, `params.padding[${i}]`, 0, what)) as [number, number, number, number];
     }
-    throw new ParamError({ argument: 'params.padding', expected: 'one number, [h, w] or [top, left, bottom, right]', actual: v });
+    throw new ParamError({ argument: 'params.padding', expected: 'one number, [h, w] or [top, left, bottom, right]', actual: list });
   }
-  const p = checkInt(v, 'params.padding', 0, what);
+  const p = takeInt(v, 'params.padding', 0, what);
   return [p, p, p, p];
 }
 
-function checkParamsObject(params: unknown): DeformConv2dParams {
+function takeParams(params: unknown): Record<string, unknown> {
   if (params === undefined) return {};
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-    throw new ParamError({ argument: 'params', expected: 'an object { stride, padding, dilation, groups, offsetGroups }', actual: params });
+  const p = takeObject(params, 'params', '{ stride, padding, dilation, groups, offsetGroups }');
+  checkKnownKeys(p, 'params', PARAM_NAMES);
+  return p;
+}
+
+/**
+ * Refuses geometry whose tap positions leave int32: with size + padBefore + padAfter and the dilated
+ * kernel extent within 2^31-1, every integer position `o*stride - padBefore + i*dilation` and every partial
+ * sum of it lies in [-padBefore, size + padAfter - 1], so no kernel can wrap.
+ */
+function checkAxisExtent(size: number, padBefore: number, padAfter: number, kernel: number, dilation: number, axis: 'H' | 'W'): void {
+  const padded = size + padBefore + padAfter;
+  if (padded > MAX_INT32) {
+    const pads = axis === 'H' ? 'padTop + padBottom' : 'padLeft + padRight';
+    throw new LimitError({ argument: 'params.padding', expected: `${axis} + ${pads} <= ${MAX_INT32} (kernels compute positions with 32-bit integers)`, actual: padded });
   }
-  const known = new Set(['stride', 'padding', 'dilation', 'groups', 'offsetGroups']);
-  for (const k of Object.keys(params)) {
-    if (!known.has(k)) throw new ParamError({ argument: `params.${k}`, expected: `one of ${[...known].join(', ')}`, actual: k }, 'unknown parameter');
+  const extent = dilation * (kernel - 1) + 1;
+  if (extent > MAX_INT32) {
+    throw new LimitError({ argument: 'params.dilation', expected: `dilation${axis}*(k${axis === 'H' ? 'h' : 'w'}-1)+1 <= ${MAX_INT32} (kernels compute positions with 32-bit integers)`, actual: extent });
   }
-  return params as DeformConv2dParams;
 }
 
 /** Validates the tensors and parameters of a convolution call and resolves its geometry. */
 export function resolveConvGeometry(args: ConvShapeArgs, rawParams?: DeformConv2dParams): ConvGeometry {
-  if (typeof args !== 'object' || args === null) {
-    throw new ParamError({ argument: 'args', expected: 'an object { input, weight, offset, mask?, bias? }', actual: args });
-  }
-  const params = checkParamsObject(rawParams);
-  const x = checkTensor(args.input, 'input', 4, '[N, Cin, H, W]');
-  const w = checkTensor(args.weight, 'weight', 4, '[Cout, Cin/groups, kh, kw]');
-  const off = checkTensor(args.offset, 'offset', 4, '[N, 2*offsetGroups*kh*kw, Ho, Wo]');
-  const hasMask = args.mask !== undefined && args.mask !== null;
-  const hasBias = args.bias !== undefined && args.bias !== null;
-  const m = hasMask ? checkTensor(args.mask, 'mask', 4, '[N, offsetGroups*kh*kw, Ho, Wo]') : null;
-  const b = hasBias ? checkTensor(args.bias, 'bias', 1, '[Cout]') : null;
+  return convGeometryOf(takeConvArgs(args, false), rawParams);
+}
+
+/** The geometry of a call whose tensors were taken with `takeConvArgs`. */
+export function convGeometryOf(t: ConvTensors, rawParams: unknown): ConvGeometry {
+  const params = takeParams(rawParams);
+  const x = t.input.shape;
+  const w = t.weight.shape;
+  const off = t.offset.shape;
+  const hasMask = t.mask !== null;
+  const hasBias = t.bias !== null;
+  const m = t.mask?.shape ?? null;
+  const b = t.bias?.shape ?? null;
 
   const [strideH, strideW] = resolvePair(params.stride, 'params.stride', 1, 1, 'a positive integer');
   const [dilationH, dilationW] = resolvePair(params.dilation, 'params.dilation', 1, 1, 'a positive integer');
   const [padTop, padLeft, padBottom, padRight] = resolvePadding(params.padding);
-  const groups = params.groups === undefined ? 1 : checkInt(params.groups, 'params.groups', 1, 'a positive integer');
+  const groups = params.groups === undefined ? 1 : takeInt(params.groups, 'params.groups', 1, 'a positive integer');
 
   const [batch, inChannels, inHeight, inWidth] = x;
   const [outChannels, , kernelH, kernelW] = w;
@@ -107,12 +144,14 @@ export function resolveConvGeometry(args: ConvShapeArgs, rawParams?: DeformConv2
     }
     offsetGroups = off[1] / (2 * taps);
   } else {
-    offsetGroups = checkInt(params.offsetGroups, 'params.offsetGroups', 1, 'a positive integer');
+    offsetGroups = takeInt(params.offsetGroups, 'params.offsetGroups', 1, 'a positive integer');
   }
   if (inChannels % offsetGroups !== 0) {
     throw new DivisibilityError({ argument: params.offsetGroups === undefined ? 'offset.shape[1]' : 'params.offsetGroups', expected: `offset groups dividing Cin = ${inChannels}`, actual: offsetGroups });
   }
 
+  checkAxisExtent(inHeight, padTop, padBottom, kernelH, dilationH, 'H');
+  checkAxisExtent(inWidth, padLeft, padRight, kernelW, dilationW, 'W');
   const outHeight = convOutSize(inHeight, padTop, padBottom, kernelH, strideH, dilationH);
   const outWidth = convOutSize(inWidth, padLeft, padRight, kernelW, strideW, dilationW);
   if (outHeight < 1) {
@@ -134,16 +173,23 @@ export function resolveConvGeometry(args: ConvShapeArgs, rawParams?: DeformConv2
   }
   if (b) checkDim(b, 0, outChannels, 'bias', 'Cout, the first dimension of weight');
 
-  return {
+  const g: ConvGeometry = {
     batch, inChannels, inHeight, inWidth, outChannels, kernelH, kernelW, strideH, strideW,
     padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups, offsetGroups, outHeight, outWidth,
     hasMask, hasBias,
   };
+  // Inputs were bounded when taken; the output (and so gradOutput) is bounded here.
+  checkElementCount(convShapes(g).output, 'output');
+  return g;
 }
 
 /** Validates `gradOutput` of a backward call against the geometry. */
 export function checkGradOutput(t: unknown, g: ConvGeometry): void {
-  const s = checkTensor(t, 'gradOutput', 4, '[N, Cout, Ho, Wo]');
+  checkGradOutputShape(takeTensor(t, 'gradOutput', 4, '[N, Cout, Ho, Wo]').shape, g);
+}
+
+/** Checks a taken gradOutput's shape against the geometry. */
+export function checkGradOutputShape(s: readonly number[], g: ConvGeometry): void {
   checkDim(s, 0, g.batch, 'gradOutput', 'the batch N');
   checkDim(s, 1, g.outChannels, 'gradOutput', 'Cout');
   checkDim(s, 2, g.outHeight, 'gradOutput', 'the output height Ho');

@@ -4,8 +4,9 @@
  * backend must be able to trust them). Every failure is a typed `DcnError`.
  */
 import { LimitError, ParamError, ShapeError, ValueError } from './errors.js';
-import { roiSamplingGrid, type DeformRoiPoolParams, type RoiPoolGeometry } from './roi-pool-params.js';
-import { checkDim, checkTensor } from './validate-tensor.js';
+import { checkElementCount, checkKnownKeys, takeInt, takeList, takeObject, takeOptional, takeTensor, type TakenTensor } from './intake.js';
+import { roiPoolShapes, roiSamplingGrid, type DeformRoiPoolParams, type RoiPoolGeometry } from './roi-pool-params.js';
+import { checkDim } from './validate-tensor.js';
 
 export interface RoiPoolShapeArgs {
   readonly input: unknown;
@@ -14,71 +15,95 @@ export interface RoiPoolShapeArgs {
   readonly mask?: unknown;
 }
 
+/** The tensors of a RoI pooling call, each taken once (see intake.ts). */
+export interface RoiPoolTensors {
+  readonly input: TakenTensor;
+  readonly rois: TakenTensor;
+  readonly offset: TakenTensor | null;
+  readonly mask: TakenTensor | null;
+  /** Backward calls only. */
+  readonly gradOutput: TakenTensor | null;
+}
+
 /**
  * Most bilinear samples one bin may take. An adaptive grid (samplingRatio 0) grows with the RoI, so a
  * huge or mis-scaled box would otherwise make one call loop for minutes; 2^20 samples per bin is far
- * beyond any real detector (a full 1344x800 image pooled to 1x1 at scale 1 is about 2^20).
+ * beyond any real detector (a full 1344x800 image pooled to 1x1 at scale 1 is about 2^20). A fixed
+ * samplingRatio is held to the same bound (at most 1024, since the grid is samplingRatio^2).
  */
 export const MAX_SAMPLES_PER_BIN = 1 << 20;
 
+/**
+ * Largest |coordinate * spatialScale| of a RoI corner, in feature-map pixels. Kernels compute sample
+ * positions in float32; beyond 2^24 float32 cannot tell neighbouring pixels apart, and at float32's range
+ * the RoI size overflows to infinity (then backends would disagree: NaN on one, 0 on another). Such a RoI
+ * is refused with `ValueError` instead, on every backend alike.
+ */
+export const MAX_ROI_COORDINATE = 2 ** 24;
+
 const KNOWN_PARAMS = ['outputSize', 'spatialScale', 'samplingRatio', 'gamma'] as const;
 
-function checkParams(params: unknown): DeformRoiPoolParams {
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-    throw new ParamError({ argument: 'params', expected: 'an object { outputSize, spatialScale?, samplingRatio?, gamma? }', actual: params });
-  }
-  for (const k of Object.keys(params)) {
-    if (!(KNOWN_PARAMS as readonly string[]).includes(k)) {
-      throw new ParamError({ argument: `params.${k}`, expected: `one of ${KNOWN_PARAMS.join(', ')}`, actual: k }, 'unknown parameter');
-    }
-  }
-  return params as DeformRoiPoolParams;
-}
-
-function positiveInt(v: unknown, argument: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ParamError({ argument, expected: 'a positive integer', actual: v });
-  return v;
+/**
+ * Reads the call's tensors once: each field of `args` is read exactly one time. Other fields are allowed
+ * (callers pass richer objects), unlike in `params` and `options`.
+ */
+export function takeRoiArgs(args: unknown, backward: boolean): RoiPoolTensors {
+  const a = takeObject(args, 'args', `{ input, rois, offset?, mask?${backward ? ', gradOutput' : ''} }`);
+  return {
+    input: takeTensor(a.input, 'input', 4, '[N, C, H, W]'),
+    rois: takeTensor(a.rois, 'rois', 2, '[R, 5] = (batch index, x1, y1, x2, y2)'),
+    offset: takeOptional(a.offset, 'offset', 4, '[R, 2, ph, pw]'),
+    mask: takeOptional(a.mask, 'mask', 4, '[R, 1, ph, pw]'),
+    gradOutput: backward ? takeTensor(a.gradOutput, 'gradOutput', 4, '[R, C, ph, pw]') : null,
+  };
 }
 
 function resolveOutputSize(v: unknown): [number, number] {
+  const what = 'a positive integer';
   if (v === undefined) throw new ParamError({ argument: 'params.outputSize', expected: 'a positive integer or [ph, pw]', actual: v });
-  if (Array.isArray(v)) {
-    if (v.length !== 2) throw new ParamError({ argument: 'params.outputSize', expected: 'a positive integer or [ph, pw]', actual: v });
-    return [positiveInt(v[0], 'params.outputSize[0]'), positiveInt(v[1], 'params.outputSize[1]')];
+  const list = takeList(v, 2);
+  if (list !== null) {
+    if (list.length !== 2) throw new ParamError({ argument: 'params.outputSize', expected: 'a positive integer or [ph, pw]', actual: list });
+    return [takeInt(list[0], 'params.outputSize[0]', 1, what), takeInt(list[1], 'params.outputSize[1]', 1, what)];
   }
-  const n = positiveInt(v, 'params.outputSize');
+  const n = takeInt(v, 'params.outputSize', 1, what);
   return [n, n];
 }
 
-function finiteNumber(v: unknown, argument: string, dflt: number, positive: boolean): number {
+/**
+ * A parameter that kernels use as float32: finite (and > 0 when `positive`) both as a number and once
+ * rounded to float32, so 1.7e308 (infinite in float32) or 1e-50 (0 in float32) are refused.
+ */
+function float32Param(v: unknown, argument: string, dflt: number, positive: boolean): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || (positive && v <= 0)) {
-    throw new ParamError({ argument, expected: positive ? 'a finite number > 0' : 'a finite number', actual: v });
+  const f = typeof v === 'number' ? Math.fround(v) : NaN;
+  if (typeof v !== 'number' || !Number.isFinite(f) || (positive && !(f > 0))) {
+    throw new ParamError({ argument, expected: positive ? 'a number > 0 that is finite and non-zero in float32' : 'a number that is finite in float32', actual: v });
   }
   return v;
 }
 
 /** Validates tensors and parameters of a RoI pooling call and resolves its geometry (RoI values: `checkRoiValues`). */
 export function resolveRoiPoolGeometry(args: RoiPoolShapeArgs, rawParams: DeformRoiPoolParams): RoiPoolGeometry {
-  if (typeof args !== 'object' || args === null) {
-    throw new ParamError({ argument: 'args', expected: 'an object { input, rois, offset?, mask? }', actual: args });
-  }
-  const params = checkParams(rawParams);
+  return roiGeometryOf(takeRoiArgs(args, false), rawParams);
+}
+
+/** The geometry of a call whose tensors were taken with `takeRoiArgs`. */
+export function roiGeometryOf(t: RoiPoolTensors, rawParams: unknown): RoiPoolGeometry {
+  const params = takeObject(rawParams, 'params', '{ outputSize, spatialScale?, samplingRatio?, gamma? }');
+  checkKnownKeys(params, 'params', KNOWN_PARAMS);
   const [pooledH, pooledW] = resolveOutputSize(params.outputSize);
-  const spatialScale = finiteNumber(params.spatialScale, 'params.spatialScale', 1, true);
-  const gamma = finiteNumber(params.gamma, 'params.gamma', 0.1, false);
-  const samplingRatio = params.samplingRatio ?? 0;
-  if (typeof samplingRatio !== 'number' || !Number.isInteger(samplingRatio) || samplingRatio < 0) {
-    throw new ParamError({ argument: 'params.samplingRatio', expected: 'a non-negative integer (0 = adaptive)', actual: samplingRatio });
+  const spatialScale = float32Param(params.spatialScale, 'params.spatialScale', 1, true);
+  const gamma = float32Param(params.gamma, 'params.gamma', 0.1, false);
+  const samplingRatio = params.samplingRatio === undefined ? 0 : takeInt(params.samplingRatio, 'params.samplingRatio', 0, 'a non-negative integer (0 = adaptive)');
+  if (samplingRatio * samplingRatio > MAX_SAMPLES_PER_BIN) {
+    throw new LimitError({ argument: 'params.samplingRatio', expected: `at most ${Math.sqrt(MAX_SAMPLES_PER_BIN)} (samplingRatio^2 <= ${MAX_SAMPLES_PER_BIN} samples per bin)`, actual: samplingRatio });
   }
 
-  const x = checkTensor(args.input, 'input', 4, '[N, C, H, W]');
-  const r = checkTensor(args.rois, 'rois', 2, '[R, 5] = (batch index, x1, y1, x2, y2)');
-  const hasOffset = args.offset !== undefined && args.offset !== null;
-  const hasMask = args.mask !== undefined && args.mask !== null;
-  const off = hasOffset ? checkTensor(args.offset, 'offset', 4, '[R, 2, ph, pw]') : null;
-  const m = hasMask ? checkTensor(args.mask, 'mask', 4, '[R, 1, ph, pw]') : null;
-
+  const x = t.input.shape;
+  const r = t.rois.shape;
+  const off = t.offset?.shape ?? null;
+  const m = t.mask?.shape ?? null;
   const [batch, channels, inHeight, inWidth] = x;
   // Bilinear sampling clamps to row H-1 and column W-1, which do not exist in an empty image.
   if (inHeight < 1) throw new ShapeError({ argument: 'input.shape[2]', expected: 'a height of at least 1', actual: inHeight });
@@ -97,12 +122,20 @@ export function resolveRoiPoolGeometry(args: RoiPoolShapeArgs, rawParams: Deform
     checkDim(m, 2, pooledH, 'mask', 'the pooled height ph');
     checkDim(m, 3, pooledW, 'mask', 'the pooled width pw');
   }
-  return { batch, channels, inHeight, inWidth, rois, pooledH, pooledW, spatialScale, samplingRatio, gamma, hasOffset, hasMask };
+  const g: RoiPoolGeometry = { batch, channels, inHeight, inWidth, rois, pooledH, pooledW, spatialScale, samplingRatio, gamma, hasOffset: off !== null, hasMask: m !== null };
+  // The output (and gradOutput) and the offset gradient's shape are bounded like every input.
+  const shapes = roiPoolShapes(g);
+  checkElementCount(shapes.output, 'output');
+  checkElementCount(shapes.offset, 'offset');
+  return g;
 }
 
+const COORD_NAMES = ['', 'x1', 'y1', 'x2', 'y2'];
+
 /**
- * Checks every RoI: batch index an integer in [0, N), coordinates finite, and (adaptive sampling) at most
- * `MAX_SAMPLES_PER_BIN` samples per bin.
+ * Checks every RoI: batch index an integer in [0, N), coordinates finite with |coordinate * spatialScale|
+ * at most `MAX_ROI_COORDINATE`, and (adaptive sampling) at most `MAX_SAMPLES_PER_BIN` samples per bin.
+ * Ops call it on their own copy of the RoIs, which is then what the backend receives.
  */
 export function checkRoiValues(data: Float32Array, g: RoiPoolGeometry): void {
   for (let k = 0; k < g.rois; k++) {
@@ -113,18 +146,28 @@ export function checkRoiValues(data: Float32Array, g: RoiPoolGeometry): void {
     }
     for (let j = 1; j < 5; j++) {
       const v = data[o + j]!;
-      if (!Number.isFinite(v)) throw new ValueError({ argument: `rois[${k}][${j}]`, expected: `a finite ${['', 'x1', 'y1', 'x2', 'y2'][j]} coordinate`, actual: v });
+      if (!Number.isFinite(v)) throw new ValueError({ argument: `rois[${k}][${j}]`, expected: `a finite ${COORD_NAMES[j]} coordinate`, actual: v });
+      if (Math.abs(v * g.spatialScale) > MAX_ROI_COORDINATE) {
+        throw new ValueError(
+          { argument: `rois[${k}][${j}]`, expected: `an ${COORD_NAMES[j]} coordinate with |${COORD_NAMES[j]} * spatialScale| <= ${MAX_ROI_COORDINATE} (feature-map pixels; spatialScale ${g.spatialScale})`, actual: v },
+          'kernels place samples in float32',
+        );
+      }
     }
     const [gh, gw] = roiSamplingGrid(g, data[o + 1]!, data[o + 2]!, data[o + 3]!, data[o + 4]!);
     if (gh > 0 && gw > 0 && gh * gw > MAX_SAMPLES_PER_BIN) {
-      throw new LimitError({ argument: `rois[${k}]`, expected: `at most ${MAX_SAMPLES_PER_BIN} samples per bin (adaptive grid ${gh}x${gw}); set params.samplingRatio or check params.spatialScale`, actual: [...data.subarray(o, o + 5)] });
+      throw new LimitError({ argument: `rois[${k}]`, expected: `at most ${MAX_SAMPLES_PER_BIN} samples per bin (adaptive grid ${gh}x${gw} of params.samplingRatio 0); set params.samplingRatio or check params.spatialScale`, actual: [...data.subarray(o, o + 5)] });
     }
   }
 }
 
 /** Validates `gradOutput` of a backward call against the geometry. */
 export function checkRoiGradOutput(t: unknown, g: RoiPoolGeometry): void {
-  const s = checkTensor(t, 'gradOutput', 4, '[R, C, ph, pw]');
+  checkRoiGradOutputShape(takeTensor(t, 'gradOutput', 4, '[R, C, ph, pw]').shape, g);
+}
+
+/** Checks a taken gradOutput's shape against the geometry. */
+export function checkRoiGradOutputShape(s: readonly number[], g: RoiPoolGeometry): void {
   checkDim(s, 0, g.rois, 'gradOutput', 'the RoI count R');
   checkDim(s, 1, g.channels, 'gradOutput', 'the channels C of input');
   checkDim(s, 2, g.pooledH, 'gradOutput', 'the pooled height ph');
