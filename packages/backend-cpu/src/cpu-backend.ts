@@ -4,6 +4,7 @@
  */
 import {
   DisposedError,
+  LimitError,
   ParamError,
   type Backend,
   type BackendCapabilities,
@@ -32,7 +33,17 @@ export interface CpuBackendOptions {
   readonly workspaceBytes?: number;
   /** Upper bound on output pixels per tile (default: as many as the workspace allows). */
   readonly tilePixels?: number;
+  /**
+   * Most bytes of tensors the backend allocates at once (default 2 GiB): one uploaded tensor, or the
+   * results of one call together (its output, or all its requested gradients). A larger request is
+   * refused with `LimitError` before anything is allocated, instead of growing the process until the
+   * system kills it. Raise it on a machine with the memory for bigger problems.
+   */
+  readonly maxMemoryBytes?: number;
 }
+
+/** Default `maxMemoryBytes`: 2 GiB, the size at which browsers' and Node's typed arrays start to fail. */
+export const DEFAULT_CPU_MAX_MEMORY_BYTES = 2 ** 31;
 
 function checkPositiveInt(v: unknown, argument: string): number | undefined {
   if (v === undefined) return undefined;
@@ -53,6 +64,8 @@ export class CpuBackend implements Backend<Float32Array> {
     externalBuffers: false,
   });
   readonly limits: TilingLimits;
+  /** See `CpuBackendOptions.maxMemoryBytes`. */
+  readonly maxMemoryBytes: number;
   #disposed = false;
   /** Fixed-size GEMM packing buffers, created on the first call and reused (the kernels are synchronous). */
   #scratch: GemmScratch | null = null;
@@ -61,11 +74,20 @@ export class CpuBackend implements Backend<Float32Array> {
     // null is accepted as "no options" (tools that create backends by name may pass it).
     if (options === null) options = {};
     if (typeof options !== 'object') {
-      throw new ParamError({ argument: 'options', expected: 'an object { workspaceBytes?, tilePixels? }', actual: options });
+      throw new ParamError({ argument: 'options', expected: 'an object { workspaceBytes?, tilePixels?, maxMemoryBytes? }', actual: options });
     }
     const workspaceBytes = checkPositiveInt(options.workspaceBytes, 'options.workspaceBytes') ?? DEFAULT_WORKSPACE_BYTES;
     const tilePixels = checkPositiveInt(options.tilePixels, 'options.tilePixels');
     this.limits = Object.freeze(tilePixels === undefined ? { workspaceBytes } : { workspaceBytes, tilePixels });
+    this.maxMemoryBytes = checkPositiveInt(options.maxMemoryBytes, 'options.maxMemoryBytes') ?? DEFAULT_CPU_MAX_MEMORY_BYTES;
+  }
+
+  /** Refuses, before allocating, `elements` float32 values for `what` beyond `maxMemoryBytes`. */
+  #fits(elements: number, what: string): void {
+    const bytes = elements * 4;
+    if (bytes > this.maxMemoryBytes) {
+      throw new LimitError({ argument: what, expected: `at most ${this.maxMemoryBytes} bytes (the cpu backend's maxMemoryBytes)`, actual: `${bytes} bytes` });
+    }
   }
 
   get disposed(): boolean {
@@ -86,6 +108,7 @@ export class CpuBackend implements Backend<Float32Array> {
 
   upload(data: Float32Array, _shape: readonly number[]): Float32Array {
     this.#check();
+    this.#fits(data.length, 'upload');
     return new Float32Array(data);
   }
 
@@ -99,6 +122,7 @@ export class CpuBackend implements Backend<Float32Array> {
 
   deformConv2d(g: ConvGeometry, inputs: ConvInputs<Float32Array>): Float32Array {
     this.#check();
+    this.#fits(g.batch * g.outChannels * g.outHeight * g.outWidth, 'deformConv2d output');
     return forward(g, inputs, this.limits, this.#gemmScratch());
   }
 
@@ -109,11 +133,20 @@ export class CpuBackend implements Backend<Float32Array> {
     want: ConvGradRequest,
   ): ConvGrads<Float32Array> {
     this.#check();
+    const taps = g.kernelH * g.kernelW;
+    const pixels = g.outHeight * g.outWidth;
+    const n = (want.input ? g.batch * g.inChannels * g.inHeight * g.inWidth : 0)
+      + (want.offset ? g.batch * 2 * g.offsetGroups * taps * pixels : 0)
+      + (want.mask ? g.batch * g.offsetGroups * taps * pixels : 0)
+      + (want.weight ? g.outChannels * (g.inChannels / g.groups) * taps : 0)
+      + (want.bias ? g.outChannels : 0);
+    this.#fits(n, 'deformConv2dBackward gradients');
     return backward(g, inputs, gradOutput, want, this.limits, this.#gemmScratch());
   }
 
   deformRoiPool(g: RoiPoolGeometry, inputs: RoiPoolInputs<Float32Array>): Float32Array {
     this.#check();
+    this.#fits(g.rois * g.channels * g.pooledH * g.pooledW, 'deformRoiPool output');
     return roiPoolForward(g, inputs, this.limits.workspaceBytes);
   }
 
@@ -124,6 +157,8 @@ export class CpuBackend implements Backend<Float32Array> {
     want: RoiPoolGradRequest,
   ): RoiPoolGrads<Float32Array> {
     this.#check();
+    const bins = g.rois * g.pooledH * g.pooledW;
+    this.#fits((want.input ? g.batch * g.channels * g.inHeight * g.inWidth : 0) + (want.offset ? 2 * bins : 0) + (want.mask ? bins : 0), 'deformRoiPoolBackward gradients');
     return roiPoolBackward(g, inputs, gradOutput, want, this.limits.workspaceBytes);
   }
 

@@ -7,7 +7,7 @@
 import type { BackendProvider } from '@dcnv2/core';
 import { CpuBackend, type CpuBackendOptions } from './cpu-backend.js';
 
-export { CpuBackend, type CpuBackendOptions } from './cpu-backend.js';
+export { CpuBackend, DEFAULT_CPU_MAX_MEMORY_BYTES, type CpuBackendOptions } from './cpu-backend.js';
 export { gemm, GemmScratch, GEMM_SCRATCH_BYTES, type MatView } from './gemm.js';
 export { chooseTiling, tilingBytes, DEFAULT_WORKSPACE_BYTES, type Tiling, type TilingLimits } from './tiling.js';
 
