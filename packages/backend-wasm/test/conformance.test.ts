@@ -47,12 +47,12 @@ for (const v of variants) {
     // Every suite must run (no skips) and pass; `others` matter to cross only.
     for (const suite of v.suites) {
       it(suite, async () => {
-        expect((await checkConformanceSuite({ backend, others: [reference, cpu], suite })).problems).toEqual([]);
+        expect((await checkConformanceSuite({ backend, others: [reference, cpu], suite, create: v.make })).problems).toEqual([]);
       }, 180_000);
     }
     for (const suite of v.roiSuites) {
       it(`deform_roi_pool ${suite}`, async () => {
-        expect((await checkConformanceSuite({ backend, others: [reference], op: 'deform_roi_pool', suite })).problems).toEqual([]);
+        expect((await checkConformanceSuite({ backend, others: [reference], op: 'deform_roi_pool', suite, create: v.make })).problems).toEqual([]);
       }, 180_000);
     }
   });

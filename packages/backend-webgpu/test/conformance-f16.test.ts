@@ -33,7 +33,7 @@ describe('webgpu backend conformance, float16 storage (lavapipe)', () => {
   // Every suite must run (no skips) and pass; `others` matter to cross only.
   for (const suite of SUITE_NAMES) {
     it(suite, async () => {
-      const r = await checkConformanceSuite({ backend, others: [reference, cpu], suite });
+      const r = await checkConformanceSuite({ backend, others: [reference, cpu], suite, create: () => createWebGpuBackend({ gpu: float16Gpu(), precision: 'float16' }) });
       console.log(r.summary);
       expect(r.problems).toEqual([]);
     }, 180_000);

@@ -21,7 +21,7 @@ describe('webgpu backend conformance', () => {
   // Skips are logged, not failed; `others` matter to cross only.
   for (const suite of SUITE_NAMES) {
     it(suite, async () => {
-      const r = await checkConformanceSuite({ backend, others: [reference, cpu], suite, allowSkips: true });
+      const r = await checkConformanceSuite({ backend, others: [reference, cpu], suite, allowSkips: true, create: () => createWebGpuBackend({ gpu: nodeGpu() }) });
       console.log(r.summary);
       expect(r.problems).toEqual([]);
     }, 180_000);
@@ -29,7 +29,7 @@ describe('webgpu backend conformance', () => {
   for (const suite of SUITE_NAMES) {
     it(`deform_roi_pool ${suite}`, async () => {
       // onnx (RoiAlign) may only report that onnxruntime-web is not available here.
-      const r = await checkConformanceSuite({ backend, others: [reference, cpu], op: 'deform_roi_pool', suite, allowSkips: true, allowEmpty: suite === 'onnx' });
+      const r = await checkConformanceSuite({ backend, others: [reference, cpu], op: 'deform_roi_pool', suite, allowSkips: true, allowEmpty: suite === 'onnx', create: () => createWebGpuBackend({ gpu: nodeGpu() }) });
       console.log(r.summary);
       expect(r.problems).toEqual([]);
     }, 180_000);

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Backend } from '@dcnv2/core';
 import { parseCliArgs, UsageError, USAGE, type CliOptions } from './cli/args.js';
-import { BUILTIN_BACKENDS, createBackend, userDirectory } from './cli/load-backend.js';
+import { backendFactory, BUILTIN_BACKENDS, createBackend, userDirectory } from './cli/load-backend.js';
 import { planOps } from './cli/plan-ops.js';
 import { formatHeader, formatRow, formatSkip, formatSummary } from './format.js';
 import { DEFAULT_BLOCKED_CASES, DEFAULT_FUZZ_CASES, DEFAULT_SEED, runConformance } from './run-conformance.js';
@@ -22,7 +22,10 @@ async function run(o: CliOptions): Promise<number> {
   const out = (s: string) => process.stdout.write(`${s}\n`);
   const backends: Backend[] = [];
   try {
-    const backend = await createBackend(o.backend.kind, o.backend.value);
+    // The factory also gives adversarial a second, independent instance of the backend under test.
+    const create = await backendFactory(o.backend.kind, o.backend.value);
+    const backend = await create();
+    await backend.init();
     backends.push(backend);
     // Without --other, cross compares with the float64 reference backend, so no suite is left out.
     const others = o.others.length > 0 || backend.name === 'reference' ? o.others : ['reference'];
@@ -52,6 +55,7 @@ async function run(o: CliOptions): Promise<number> {
         seed,
         fuzzCases,
         blockedCases,
+        create,
         ...(plan.vectors ? { vectors: plan.vectors } : {}),
         onRow: (r) => {
           if (!o.quiet || !r.pass) out(formatRow(r));

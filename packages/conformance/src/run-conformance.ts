@@ -3,7 +3,8 @@
  * collects one row per case and tensor, plus what was skipped and why. A run passes when no row failed;
  * skipped parts are reported, never counted as passed.
  */
-import type { Backend } from '@dcnv2/core';
+import type { Backend, MaybePromise } from '@dcnv2/core';
+import { convAdversarialSuite } from './suites/adversarial/conv-probes.js';
 import { crossSuite } from './suites/cross.js';
 import { fuzzSuite } from './suites/fuzz.js';
 import { goldenSuite } from './suites/golden.js';
@@ -37,6 +38,12 @@ export interface ConformanceOptions {
   readonly fuzzCases?: number;
   /** Number of large fuzz cases, run when `fuzzCases` > 0. Default `DEFAULT_BLOCKED_CASES`. */
   readonly blockedCases?: number;
+  /**
+   * Makes another, independent instance of the backend under test (not initialised; the suite disposes
+   * it). `adversarial` uses it to check that a tensor of one instance is refused by another; without it
+   * that probe is skipped with the reason.
+   */
+  readonly create?: () => MaybePromise<Backend>;
   /** Called for each row as soon as it is known (for streaming reports). */
   readonly onRow?: (row: ConformanceRow) => void;
   /** Called for each skipped part as soon as it is known. */
@@ -57,6 +64,7 @@ const SUITES: Readonly<Record<SuiteName, Suite>> = {
   onnx: onnxSuite,
   gradcheck: gradcheckSuite,
   cross: crossSuite,
+  adversarial: convAdversarialSuite,
 };
 
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceResult> {
@@ -86,7 +94,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   };
 
   if (op !== 'deform_conv2d' && op !== 'deform_roi_pool') throw new TypeError(`runConformance: unknown op ${JSON.stringify(op)}`);
-  const base = { backend, others: options.others ?? [], seed, fuzzCases, blockedCases, vectors: options.vectors };
+  const base = { backend, others: options.others ?? [], seed, fuzzCases, blockedCases, vectors: options.vectors, ...(options.create ? { create: options.create } : {}) };
   if (op === 'deform_roi_pool') {
     await runRoiPool(options, suites, base, addRow, addSkip);
   } else {

@@ -96,10 +96,16 @@ export async function loadProvider(kind: 'name' | 'module', value: string): Prom
   return provider;
 }
 
+/** A factory of uninitialised instances of a backend given by name or module (the same options each time). */
+export async function backendFactory(kind: 'name' | 'module', value: string): Promise<() => Promise<Backend>> {
+  const provider = await loadProvider(kind, value);
+  const options = kind === 'name' ? BUILTIN_OPTIONS[value] : undefined;
+  return async () => provider.create(options);
+}
+
 /** Creates and initialises a backend from a name or module. */
 export async function createBackend(kind: 'name' | 'module', value: string): Promise<Backend> {
-  const provider = await loadProvider(kind, value);
-  const backend = await provider.create(kind === 'name' ? BUILTIN_OPTIONS[value] : undefined);
+  const backend = await (await backendFactory(kind, value))();
   await backend.init();
   return backend;
 }

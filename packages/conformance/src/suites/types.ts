@@ -1,9 +1,9 @@
 /** What every suite reports, and what it is given to run. */
-import type { Backend } from '@dcnv2/core';
+import type { Backend, MaybePromise } from '@dcnv2/core';
 import { compareTensors } from '../compare.js';
 import type { Tolerance } from '../tolerances.js';
 
-export const SUITE_NAMES = ['golden', 'properties', 'fuzz', 'onnx', 'gradcheck', 'cross'] as const;
+export const SUITE_NAMES = ['golden', 'properties', 'fuzz', 'onnx', 'gradcheck', 'cross', 'adversarial'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
 /** One checked tensor of one case. */
@@ -36,6 +36,8 @@ export interface SuiteContext {
   readonly blockedCases: number;
   /** Vectors files for `golden`; undefined = the project's golden set. */
   readonly vectors: readonly string[] | undefined;
+  /** Makes another instance of the backend under test (for `adversarial`'s cross-instance probes). */
+  readonly create?: () => MaybePromise<Backend>;
   /** Reports one row. */
   row(row: ConformanceRow): void;
   /** Reports that (part of) the suite did not run, and why. */

@@ -4,6 +4,7 @@
  * checks the part it does have: RoiAlign, i.e. the op without offset and mask.
  */
 import type { Suite, SuiteName } from '../types.js';
+import { roiAdversarialSuite } from '../adversarial/roi-probes.js';
 import { roiCrossSuite } from './cross.js';
 import { roiFuzzSuite } from './fuzz.js';
 import { roiGoldenSuite } from './golden.js';
@@ -18,6 +19,7 @@ export const ROI_SUITES: Readonly<Record<SuiteName, Suite>> = {
   onnx: roiOnnxSuite,
   gradcheck: roiGradcheckSuite,
   cross: roiCrossSuite,
+  adversarial: roiAdversarialSuite,
 };
 
 export { roiSuiteLabel } from './suite-label.js';
