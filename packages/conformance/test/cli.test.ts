@@ -97,10 +97,10 @@ describe('dcnv2-conformance', () => {
   it('--op deform_roi_pool: only the RoI pooling suites, with --suite, --seed and --fuzz-cases honoured', () => {
     const r = runCli(['--backend', 'reference', '--op', 'deform_roi_pool', '--other', 'reference', '--seed', '9', '--fuzz-cases', '5', '--blocked-cases', '1']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain('op deform_roi_pool, suites golden,properties,fuzz,onnx,gradcheck,cross, seed 9, fuzz cases 5 (+1 large)');
+    expect(r.stdout).toContain('op deform_roi_pool, suites golden,properties,fuzz,onnx,gradcheck,cross,adversarial, seed 9, fuzz cases 5 (+1 large)');
     expect(r.stdout).not.toContain('op deform_conv2d');
     expect(r.stdout).not.toMatch(/^golden /m);
-    for (const s of ['roi-golden', 'roi-properties', 'roi-fuzz', 'roi-onnx', 'roi-gradcheck', 'roi-cross']) expect(r.stdout).toMatch(new RegExp(`^${s} `, 'm'));
+    for (const s of ['roi-golden', 'roi-properties', 'roi-fuzz', 'roi-onnx', 'roi-gradcheck', 'roi-cross', 'roi-adversarial']) expect(r.stdout).toMatch(new RegExp(`^${s} `, 'm'));
     expect(r.stdout).toMatch(/^roi-fuzz +fuzz#4 /m);
     expect(r.stdout).toMatch(/^roi-fuzz +fuzz-blocked#0 /m);
     expect(r.stdout).not.toMatch(/fuzz#5 /);

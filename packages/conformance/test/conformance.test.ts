@@ -106,7 +106,7 @@ describe('every suite passes on the float64 reference backend', () => {
     const r = await runConformance({ backend: referenceBackend, fuzzCases: 30, onRow: (row) => streamed.push(row) });
     expectClean(r);
     expect(streamed).toEqual(r.rows);
-    expect(new Set(r.rows.map((row) => row.suite))).toEqual(new Set(['golden', 'properties', 'fuzz', 'gradcheck', ...((await ortAvailable()).ok ? ['onnx'] : [])]));
+    expect(new Set(r.rows.map((row) => row.suite))).toEqual(new Set(['golden', 'properties', 'fuzz', 'gradcheck', 'adversarial', ...((await ortAvailable()).ok ? ['onnx'] : [])]));
   });
 });
 
