@@ -138,7 +138,7 @@ export class CallScope<H> {
       const r = t.resident as BackendTensor<H>;
       const owner = BackendTensor.ownerOf(r as BackendTensor<unknown>);
       if (owner !== this.backend) {
-        const actual = owner.name === this.backend.name ? `a tensor of another ${JSON.stringify(owner.name)} backend instance` : `a tensor of backend ${JSON.stringify(owner.name)}`;
+        const actual = owner.name === this.backend.name ? `a tensor of another instance of backend ${owner.name}` : `a tensor of backend ${owner.name}`;
         throw new BackendError({ argument, expected: `a tensor of this ${JSON.stringify(this.backend.name)} backend instance, or a host tensor`, actual }, 'read it back with read() and pass the host tensor');
       }
       const h = r.borrow(argument);
