@@ -153,7 +153,7 @@ describe('resident tensors', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => { release = r; });
     const kernel = b.deformConv2d.bind(b);
-    b.deformConv2d = ((g, inputs) => gate.then(() => kernel(g, inputs))) as typeof b.deformConv2d;
+    b.deformConv2d = ((g: Parameters<typeof kernel>[0], inputs: Parameters<typeof kernel>[1]) => gate.then(() => kernel(g, inputs))) as unknown as typeof b.deformConv2d;
     const t = upload(b, conv().input);
     const id = (t.handle as FakeHandle).id;
     const p = deformConv2d({ ...conv(), input: t }, {}, { backend: b });
