@@ -23,8 +23,10 @@ export interface KernelExports {
   dcn_pack_weight_fwd(job: number): void;
   dcn_pack_weight_bwd(job: number): void;
   dcn_forward_chunk(job: number, chunk: number, ws: number): void;
-  dcn_forward_ws_bytes(K: number, P: number, kcc: number): number;
+  /** Bytes of one thread's forward workspace; a double, as an absurd job's may exceed int32. */
+  dcn_forward_ws_bytes(K: number, P: number, kcc: number, CB: number, Cg: number): number;
   dcn_backward_chunk(job: number, chunk: number, ws: number): void;
+  /** Bytes of one thread's backward workspace; a double. */
   dcn_backward_ws_bytes(K: number, P: number, kcc: number, CoutG: number): number;
   dcn_grad_bias(job: number): void;
   dcn_reduce(dst: number, parts: number, nparts: number, stride: number, count: number): void;

@@ -3,10 +3,12 @@
  *
  * Forward: a chunk is (batch image, tile of P output pixels, block of CB output channels). Its workspace
  * holds the sampling plan of the tile (K*P entries of 25 bytes) and one packed column block of `kcc`
- * input channels (kcc*K*P floats, about 512 rows): dcn_forward_ws_bytes(K, P, kcc) <= K*P*(25 + 4*kcc) +
- * 128 bytes per thread, plus the packed weight (the size of the weight, rows padded to a multiple of 4).
+ * input channels (kcc*K*P floats, about 512 rows): dcn_forward_ws_bytes(K, P, kcc, CB, Cg) <=
+ * K*P*(25 + 4*kcc) + 128 bytes per thread, plus CB*P floats for reductions longer than 32768 terms (the
+ * superblock tile, see RED_SUPER in dcn.c), plus the packed weight (the size of the weight, rows padded
+ * to a multiple of 4).
  *
- * Backward: a chunk is (batch image, tile of P pixels). Its workspace holds the backward plan (K*P*46
+ * Backward: a chunk is (batch image, tile of P pixels). Its workspace holds the backward plan (K*P*58
  * bytes), the grad-column and column blocks of `kcc` channels (2*kcc*K*P floats, bounded by
  * BACKWARD_BLOCK_BYTES), and gradOutput's tile packed twice (2*CoutG*P floats); plus W^T packed (the
  * weight's size). With T > 1 threads, threads 2..T accumulate grad_input and grad_weight into private

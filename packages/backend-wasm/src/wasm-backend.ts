@@ -307,7 +307,7 @@ export class WasmBackend implements Backend<WasmTensor> {
     const t = chooseForwardTiling(g, this.#threads, this.options.tilePixels);
     const total = g.batch * t.ntiles * t.ncb;
     const nThreads = Math.min(this.#threads, total);
-    const wsBytes = k.dcn_forward_ws_bytes(K, t.P, t.kcc);
+    const wsBytes = k.dcn_forward_ws_bytes(K, t.P, t.kcc, t.cb, Cg);
     const wpackBytes = g.groups * Math.ceil(CoutG / 4) * 4 * Cg * K * 4;
     // [output, packed weight, job, counter, workspace per thread]
     const sizes = [outLen * 4, wpackBytes, JOB_BYTES, 16, ...Array.from({ length: nThreads }, () => wsBytes)];

@@ -38,6 +38,18 @@ enum {
 
 #define MC 64
 
+/*
+ * Long reductions. A GEMM lane accumulates its dot product in float32, so a chain of n terms is off by up
+ * to about n ulps of the running sum, and much worse when the terms are a few ulps of the sum each (a
+ * 2000x2000 kernel summed in one chain was 2% off). So no chain is longer than RED_ROWS terms (a normal
+ * layer's reduction, Cin*K <= 512 per column block, is never cut, and keeps its bits), the chains' partial
+ * sums are added in a 4x8 tile, and when there are more than RED_SUPER of them per output, RED_SUPER at a
+ * time are added in a workspace tile first and those sums into the output: three levels of at most 512,
+ * 64 and n/32768 terms.
+ */
+#define RED_ROWS 512
+#define RED_SUPER 64
+
 static inline i32 imin(i32 a, i32 b) { return a < b ? a : b; }
 
 /* ---------------------------------------------------------------------------------------------------- */
@@ -47,36 +59,44 @@ typedef struct {
   i32 *base;
   float *w0, *w1, *w2, *w3, *mk;
   u8 *flags;
-  /* backward */
-  float *fy, *fx, *gy, *gx, *gm;
+  /* backward; the coordinate gradients sum over the offset group's channels in double */
+  float *fy, *fx;
+  double *gy, *gx, *gm;
   u8 *scat;
 } Plan;
 
-/* Bytes per plan entry: forward 4 + 5*4 + 1; backward adds 5*4 + 1. Rounded up per array to 16. */
+/* Bytes per plan entry: forward 4 + 5*4 + 1; backward adds 2*4 + 3*8 + 1. Rounded up per array to 16. */
 #define PLAN_FWD_BYTES 25
-#define PLAN_BWD_BYTES 46
+#define PLAN_BWD_BYTES 58
 
-static char *carve(char **p, i32 bytes) {
-  char *r = *p;
-  *p += (bytes + 15) & ~15;
-  return r;
+/*
+ * Workspace layout, shared by the chunks (which carve their workspace) and the host's sizing calls (which
+ * measure it from address 0). Offsets are summed in double: measuring an absurd job returns its true size,
+ * which the host refuses against the memory limit, instead of a product wrapped around 2^31; a workspace
+ * that was allocated lies in the 32-bit memory, so carving it never leaves the range.
+ */
+static void *carve(double *p, double bytes) {
+  const double r = *p;
+  *p += __builtin_ceil(bytes / 16.0) * 16.0;
+  /* Only a measuring run gets past 2^32; its pointers are never used (and the conversion stays defined). */
+  return (void *)(uintptr_t)(r < 4294967296.0 ? r : 0.0);
 }
 
-static void plan_carve(Plan *pl, char **ws, i32 cap, int backward) {
-  pl->base = (i32 *)carve(ws, cap * 4);
-  pl->w0 = (float *)carve(ws, cap * 4);
-  pl->w1 = (float *)carve(ws, cap * 4);
-  pl->w2 = (float *)carve(ws, cap * 4);
-  pl->w3 = (float *)carve(ws, cap * 4);
-  pl->mk = (float *)carve(ws, cap * 4);
-  pl->flags = (u8 *)carve(ws, cap);
+static void plan_carve(Plan *pl, double *p, double cap, int backward) {
+  pl->base = carve(p, cap * 4);
+  pl->w0 = carve(p, cap * 4);
+  pl->w1 = carve(p, cap * 4);
+  pl->w2 = carve(p, cap * 4);
+  pl->w3 = carve(p, cap * 4);
+  pl->mk = carve(p, cap * 4);
+  pl->flags = carve(p, cap);
   if (backward) {
-    pl->fy = (float *)carve(ws, cap * 4);
-    pl->fx = (float *)carve(ws, cap * 4);
-    pl->gy = (float *)carve(ws, cap * 4);
-    pl->gx = (float *)carve(ws, cap * 4);
-    pl->gm = (float *)carve(ws, cap * 4);
-    pl->scat = (u8 *)carve(ws, cap);
+    pl->fy = carve(p, cap * 4);
+    pl->fx = carve(p, cap * 4);
+    pl->gy = carve(p, cap * 8);
+    pl->gx = carve(p, cap * 8);
+    pl->gm = carve(p, cap * 8);
+    pl->scat = carve(p, cap);
   }
 }
 
@@ -100,8 +120,12 @@ static void build_plan(const i32 *J, Plan *pl, i32 n, i32 og, i32 p0, i32 pt, in
       i32 ox = p0 - oy * Wo;
       for (i32 p = 0; p < pt; p++) {
         const i32 e = t * pt + p;
-        const float y = (float)(oy * J[J_SH] + yTap) + dyRow[p];
-        const float x = (float)(ox * J[J_SW] + xTap) + dxRow[p];
+        /* One rounding of the exact integer tap position plus the offset, as on the cpu backend. Where the
+         * position is exact in float32 (|pos| <= 2^24: every tap that can land in an image) this is the
+         * float32 sum torchvision computes; beyond, rounding the integer first could move a tap that an
+         * offset brings back by up to 64 pixels (core allows positions up to 2^31). */
+        const float y = (float)((double)(oy * J[J_SH] + yTap) + (double)dyRow[p]);
+        const float x = (float)((double)(ox * J[J_SW] + xTap) + (double)dxRow[p]);
         const float y0 = __builtin_floorf(y);
         const float x0 = __builtin_floorf(x);
         const int r0 = y0 >= 0.0f && y0 < fH;
@@ -128,9 +152,9 @@ static void build_plan(const i32 *J, Plan *pl, i32 n, i32 og, i32 p0, i32 pt, in
           const int t0 = k0 && __builtin_fabsf(x - x0) < 1.0f;
           const int t1 = k1 && __builtin_fabsf(x - (x0 + 1.0f)) < 1.0f;
           pl->scat[e] = (u8)((s0 && t0 ? C00 : 0) | (s0 && t1 ? C01 : 0) | (s1 && t0 ? C10 : 0) | (s1 && t1 ? C11 : 0));
-          pl->gy[e] = 0.0f;
-          pl->gx[e] = 0.0f;
-          pl->gm[e] = 0.0f;
+          pl->gy[e] = 0.0;
+          pl->gx[e] = 0.0;
+          pl->gm[e] = 0.0;
         }
         if (++ox == Wo) {
           ox = 0;
@@ -245,6 +269,35 @@ static inline void kern4x8(i32 kc, const float *restrict a, const float *restric
   }
 }
 
+/*
+ * Partial sum number q (of nq) of a 4x8 output tile o (leading dimension ldo): straight into the output
+ * (the first one writes, the rest add), or, when t is a superblock tile (nq > RED_SUPER), into t, whose
+ * every RED_SUPER-th sum then goes to the output. The order of the additions depends on q and nq only,
+ * never on the tiling or the thread, so every output keeps the same bits on any number of threads.
+ */
+static inline void reduce_partial(i32 kc, const float *restrict a, const float *restrict b, float *o, i32 ldo, float *t, i32 ldt,
+                                  i32 q, i32 nq, i32 mr, i32 nr) {
+  if (!t) {
+    kern4x8(kc, a, b, o, ldo, q > 0, mr, nr);
+    return;
+  }
+  const i32 qs = q % RED_SUPER;
+  kern4x8(kc, a, b, t, ldt, qs > 0, mr, nr);
+  if (qs == RED_SUPER - 1 || q == nq - 1) {
+    const int first = q < RED_SUPER;
+    for (i32 r = 0; r < mr; r++) {
+      for (i32 c = 0; c < nr; c++) o[r * ldo + c] = first ? t[r * ldt + c] : o[r * ldo + c] + t[r * ldt + c];
+    }
+  }
+}
+
+/* Partial sums per output of a forward reduction: column blocks of kcc channels, cut every RED_ROWS rows. */
+static i64 fwd_partials(i32 Cg, i32 K, i32 kcc) {
+  const i64 full = Cg / kcc, rest = Cg - full * kcc;
+  const i64 perFull = ((i64)kcc * K + RED_ROWS - 1) / RED_ROWS;
+  return full * perFull + (rest > 0 ? (rest * K + RED_ROWS - 1) / RED_ROWS : 0);
+}
+
 /* ---------------------------------------------------------------------------------------------------- */
 /* Weight packing (once per call, by the calling thread).                                               */
 
@@ -288,6 +341,21 @@ EXPORT(dcn_pack_weight_bwd) void dcn_pack_weight_bwd(const i32 *J) {
 /* ---------------------------------------------------------------------------------------------------- */
 /* Forward: one chunk = (image n, tile of P output pixels).                                             */
 
+typedef struct {
+  Plan pl;
+  float *Bp; /* one packed column block: [P/8][kcc*K][8] */
+  float *T;  /* superblock tile [CB][P], only for reductions of more than RED_SUPER partial sums */
+} FwdWs;
+
+/* Carves (or, from base 0, measures) one thread's forward workspace; returns its bytes. */
+static double fwd_carve(FwdWs *w, uintptr_t base, i32 K, i32 P, i32 kcc, i32 CB, i32 Cg) {
+  double p = (double)base;
+  plan_carve(&w->pl, &p, (double)K * P, 0);
+  w->Bp = carve(&p, (double)kcc * K * P * 4);
+  w->T = fwd_partials(Cg, K, kcc) > RED_SUPER ? carve(&p, (double)CB * P * 4) : 0;
+  return p - (double)base;
+}
+
 EXPORT(dcn_forward_chunk) void dcn_forward_chunk(const i32 *J, i32 chunk, char *ws) {
   const i32 Cin = J[J_CIN], Cout = J[J_COUT], groups = J[J_GROUPS], OG = J[J_OG];
   const i32 K = J[J_KH] * J[J_KW], HW = J[J_H] * J[J_W], HoWo = J[J_HO] * J[J_WO], W = J[J_W];
@@ -303,15 +371,17 @@ EXPORT(dcn_forward_chunk) void dcn_forward_chunk(const i32 *J, i32 chunk, char *
   float *out = (float *)(uintptr_t)J[J_OUT];
   const i32 apanels = (CoutG + 3) / 4;
 
-  Plan pl;
-  char *cur = ws;
-  plan_carve(&pl, &cur, K * P, 0);
-  float *Bp = (float *)carve(&cur, kcc * K * P * 4);
+  FwdWs w;
+  fwd_carve(&w, (uintptr_t)ws, K, P, kcc, CB, Cg);
+  Plan pl = w.pl;
+  float *Bp = w.Bp, *T = w.T;
+  const i32 nq = (i32)fwd_partials(Cg, K, kcc);
 
   i32 planOg = -1;
   for (i32 grp = 0; grp < groups; grp++) {
     const float *wg = wpack + grp * apanels * CgK * 4;
     float *og_out = out + (n * Cout + grp * CoutG) * HoWo + p0;
+    i32 q0 = 0; /* partial sums before this column block */
     for (i32 c0 = 0; c0 < Cg; c0 += kcc) {
       const i32 cc = imin(kcc, Cg - c0), KCr = cc * K;
       /* Deformable im2col straight into packed 8-pixel panels: Bp[panel][row][8], row = cl*K + tap. */
@@ -337,18 +407,26 @@ EXPORT(dcn_forward_chunk) void dcn_forward_chunk(const i32 *J, i32 chunk, char *
           for (; p < pt8; p++) dst[(p >> 3) * KCr * 8 + (p & 7)] = 0.0f;
         }
       }
-      /* out_g[CoutG, pt] (+)= Apack_g[:, c0*K .. c0*K+KCr] x Bp */
-      const int acc = c0 > 0;
+      /* out_g[CoutG, pt] (+)= Apack_g[:, c0*K .. c0*K+KCr] x Bp, one partial sum per RED_ROWS rows */
+      const i32 nsub = (KCr + RED_ROWS - 1) / RED_ROWS;
       for (i32 ib = rowLo; ib < rowHi; ib += MC) {
         const i32 ie = imin(ib + MC, rowHi);
         for (i32 jp = 0; jp < npan; jp++) {
           const float *b = Bp + jp * KCr * 8;
           const i32 nr = imin(8, pt - jp * 8);
           for (i32 i = ib; i < ie; i += 4) {
-            kern4x8(KCr, wg + ((i >> 2) * CgK + c0 * K) * 4, b, og_out + i * HoWo + jp * 8, HoWo, acc, imin(4, CoutG - i), nr);
+            const float *a = wg + ((i >> 2) * CgK + c0 * K) * 4;
+            float *o = og_out + i * HoWo + jp * 8;
+            float *t = T ? T + (i - rowLo) * P + jp * 8 : 0;
+            const i32 mr = imin(4, CoutG - i);
+            for (i32 s = 0; s < nsub; s++) {
+              const i32 r0 = s * RED_ROWS;
+              reduce_partial(imin(RED_ROWS, KCr - r0), a + r0 * 4, b + r0 * 8, o, HoWo, t, P, q0 + s, nq, mr, nr);
+            }
           }
         }
       }
+      q0 += nsub;
     }
   }
   if (bias) {
@@ -363,10 +441,10 @@ EXPORT(dcn_forward_chunk) void dcn_forward_chunk(const i32 *J, i32 chunk, char *
   }
 }
 
-/* Bytes of one thread's forward workspace for tile P and block kcc (mirrors the carving above). */
-EXPORT(dcn_forward_ws_bytes) i32 dcn_forward_ws_bytes(i32 K, i32 P, i32 kcc) {
-  const i32 cap = K * P;
-  return 6 * ((cap * 4 + 15) & ~15) + ((cap + 15) & ~15) + ((kcc * K * P * 4 + 15) & ~15);
+/* Bytes of one thread's forward workspace (a double: an absurd job's true size may exceed 2^32). */
+EXPORT(dcn_forward_ws_bytes) double dcn_forward_ws_bytes(i32 K, i32 P, i32 kcc, i32 CB, i32 Cg) {
+  FwdWs w;
+  return fwd_carve(&w, 0, K, P, kcc, CB, Cg);
 }
 
 /* ---------------------------------------------------------------------------------------------------- */
@@ -382,17 +460,37 @@ static void flush_plan(const i32 *J, const Plan *pl, i32 n, i32 og, i32 p0, i32 
     for (i32 t = 0; t < K; t++) {
       float *dy = base + 2 * t * HoWo, *dx = dy + HoWo;
       for (i32 p = 0; p < pt; p++) {
-        dy[p] = pl->gy[t * pt + p];
-        dx[p] = pl->gx[t * pt + p];
+        dy[p] = (float)pl->gy[t * pt + p];
+        dx[p] = (float)pl->gx[t * pt + p];
       }
     }
   }
   if (gmask) {
     float *base = gmask + (n * OG + og) * K * HoWo + p0;
     for (i32 t = 0; t < K; t++) {
-      for (i32 p = 0; p < pt; p++) base[t * HoWo + p] = pl->gm[t * pt + p];
+      for (i32 p = 0; p < pt; p++) base[t * HoWo + p] = (float)pl->gm[t * pt + p];
     }
   }
+}
+
+typedef struct {
+  Plan pl;
+  float *gcol; /* [cc*K][pt] */
+  float *colp; /* [ck/8][pt][8] */
+  float *goB;  /* [pt8/8][CoutG][8] */
+  float *goA;  /* [CoutG/4][pt][4] */
+} BwdWs;
+
+/* Carves (or, from base 0, measures) one thread's backward workspace; returns its bytes. */
+static double bwd_carve(BwdWs *w, uintptr_t base, i32 K, i32 P, i32 kcc, i32 CoutG) {
+  double p = (double)base;
+  const double P8 = (double)((P + 7) & ~7);
+  plan_carve(&w->pl, &p, (double)K * P, 1);
+  w->gcol = carve(&p, (double)kcc * K * P * 4);
+  w->colp = carve(&p, __builtin_ceil((double)kcc * K / 8.0) * 8.0 * P * 4);
+  w->goB = carve(&p, (double)CoutG * P8 * 4);
+  w->goA = carve(&p, __builtin_ceil((double)CoutG / 4.0) * 4.0 * P * 4);
+  return p - (double)base;
 }
 
 EXPORT(dcn_backward_chunk) void dcn_backward_chunk(const i32 *J, i32 chunk, char *ws) {
@@ -416,13 +514,10 @@ EXPORT(dcn_backward_chunk) void dcn_backward_chunk(const i32 *J, i32 chunk, char
   const i32 coPan = (CoutG + 3) / 4;
   const i32 ckPan = (CgK + 3) / 4;
 
-  Plan pl;
-  char *cur = ws;
-  plan_carve(&pl, &cur, K * P, 1);
-  float *gcol = (float *)carve(&cur, kcc * K * P * 4);           /* [cc*K][pt] */
-  float *colp = (float *)carve(&cur, (kcc * K + 7) / 8 * 8 * P * 4); /* [ck/8][pt][8] */
-  float *goB = (float *)carve(&cur, CoutG * ((P + 7) & ~7) * 4); /* [pt8/8][CoutG][8] */
-  float *goA = (float *)carve(&cur, coPan * 4 * P * 4);          /* [CoutG/4][pt][4] */
+  BwdWs w;
+  bwd_carve(&w, (uintptr_t)ws, K, P, kcc, CoutG);
+  Plan pl = w.pl;
+  float *gcol = w.gcol, *colp = w.colp, *goB = w.goB, *goA = w.goA;
 
   i32 planOg = -1;
   for (i32 grp = 0; grp < groups; grp++) {
@@ -453,12 +548,16 @@ EXPORT(dcn_backward_chunk) void dcn_backward_chunk(const i32 *J, i32 chunk, char
     for (i32 c0 = 0; c0 < Cg; c0 += kcc) {
       const i32 cc = imin(kcc, Cg - c0), KCr = cc * K;
       if (needCol2im) {
-        /* gcol[KCr, pt] = W_g[:, c0*K ..]^T x gradOut_g[CoutG, pt]; c0*K is a multiple of 4. */
+        /* gcol[KCr, pt] = W_g[:, c0*K ..]^T x gradOut_g[CoutG, pt]; c0*K is a multiple of 4. A sum over
+         * the output channels, in chains of at most RED_ROWS (see RED_ROWS). */
         for (i32 i = 0; i < KCr; i += 4) {
           const float *a = wtg + ((c0 * K + i) >> 2) * CoutG * 4;
           const i32 mr = imin(4, KCr - i);
           for (i32 jp = 0; jp < npan; jp++) {
-            kern4x8(CoutG, a, goB + jp * CoutG * 8, gcol + i * pt + jp * 8, pt, 0, mr, imin(8, pt - jp * 8));
+            for (i32 k0 = 0; k0 < CoutG; k0 += RED_ROWS) {
+              kern4x8(imin(RED_ROWS, CoutG - k0), a + k0 * 4, goB + (jp * CoutG + k0) * 8, gcol + i * pt + jp * 8, pt, k0 > 0, mr,
+                      imin(8, pt - jp * 8));
+            }
           }
         }
       }
@@ -505,15 +604,17 @@ EXPORT(dcn_backward_chunk) void dcn_backward_chunk(const i32 *J, i32 chunk, char
                 if (f & C10) v10 = x[b + W];
                 if (f & C11) v11 = x[b + W + 1];
               }
+              /* Each term in float32, their sum over the offset group's channels in double (a long one
+               * when Cin / offsetGroups is large). */
               if (wantMask) {
                 const float val = (f & IN_RANGE) ? hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11 : 0.0f;
-                pl.gm[e] += g * val;
+                pl.gm[e] += (double)(g * val);
               }
               if (wantOff) {
                 const float dy = lx * (v11 - v01) + hx * (v10 - v00);
                 const float dx = ly * (v11 - v10) + hy * (v01 - v00);
-                pl.gy[e] += m * dy * g;
-                pl.gx[e] += m * dx * g;
+                pl.gy[e] += (double)(m * dy * g);
+                pl.gx[e] += (double)(m * dx * g);
               }
             }
           }
@@ -534,13 +635,17 @@ EXPORT(dcn_backward_chunk) void dcn_backward_chunk(const i32 *J, i32 chunk, char
           float *dst = colp + (ck >> 3) * pt * 8 + (ck & 7);
           for (i32 p = 0; p < pt; p++) dst[p * 8] = 0.0f;
         }
-        /* grad_W_g[CoutG, c0*K ..] += gradOut_g[CoutG, pt] x col[KCr, pt]^T */
+        /* grad_W_g[CoutG, c0*K ..] += gradOut_g[CoutG, pt] x col[KCr, pt]^T, in chains of at most
+         * RED_ROWS pixels (a tile is at most 128 unless options.tilePixels asks for more). */
         const i32 jpan = (KCr + 7) >> 3;
         for (i32 jp = 0; jp < jpan; jp++) {
           const float *b = colp + jp * pt * 8;
           const i32 nr = imin(8, KCr - jp * 8);
           for (i32 i = 0; i < CoutG; i += 4) {
-            kern4x8(pt, goA + (i >> 2) * pt * 4, b, gw + (grp * CoutG + i) * CgK + c0 * K + jp * 8, CgK, 1, imin(4, CoutG - i), nr);
+            float *o = gw + (grp * CoutG + i) * CgK + c0 * K + jp * 8;
+            for (i32 k0 = 0; k0 < pt; k0 += RED_ROWS) {
+              kern4x8(imin(RED_ROWS, pt - k0), goA + ((i >> 2) * pt + k0) * 4, b + k0 * 8, o, CgK, 1, imin(4, CoutG - i), nr);
+            }
           }
         }
       }
@@ -549,11 +654,10 @@ EXPORT(dcn_backward_chunk) void dcn_backward_chunk(const i32 *J, i32 chunk, char
   if (planOg >= 0 && wantCoord) flush_plan(J, &pl, n, planOg, p0, pt);
 }
 
-EXPORT(dcn_backward_ws_bytes) i32 dcn_backward_ws_bytes(i32 K, i32 P, i32 kcc, i32 CoutG) {
-  const i32 cap = K * P;
-  const i32 P8 = (P + 7) & ~7;
-  return 11 * ((cap * 4 + 15) & ~15) + 2 * ((cap + 15) & ~15) + ((kcc * K * P * 4 + 15) & ~15) +
-         (((kcc * K + 7) / 8 * 8 * P * 4 + 15) & ~15) + ((CoutG * P8 * 4 + 15) & ~15) + ((((CoutG + 3) / 4) * 4 * P * 4 + 15) & ~15);
+/* Bytes of one thread's backward workspace (a double: an absurd job's true size may exceed 2^32). */
+EXPORT(dcn_backward_ws_bytes) double dcn_backward_ws_bytes(i32 K, i32 P, i32 kcc, i32 CoutG) {
+  BwdWs w;
+  return bwd_carve(&w, 0, K, P, kcc, CoutG);
 }
 
 /* grad_bias[co] = sum over n, pixels of gradOut (double accumulation). */

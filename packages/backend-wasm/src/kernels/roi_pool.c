@@ -136,7 +136,7 @@ typedef struct {
   i32 *segCol;       /* [nseg] first column of each segment's 4 lanes */
   double *segW, *segD; /* [nseg * 4] lane weights WX, DX */
   u8 *segBits;       /* [nseg] owned lanes */
-  v128_t *acc;       /* [3 * bins] gather accumulators (backward) */
+  double *acc;       /* [3 * bins] gather accumulators (backward) */
 } RoiPlan;
 
 /* Carves the workspace from byte address `base` (0 for a dry run that only measures). Offsets are summed
@@ -145,7 +145,8 @@ typedef struct {
 static void *carve(double *p, double bytes) {
   const double r = *p;
   *p += __builtin_ceil(bytes / 16.0) * 16.0;
-  return (void *)(uintptr_t)r;
+  /* Only a measuring run gets past 2^32; its pointers are never used (and the conversion stays defined). */
+  return (void *)(uintptr_t)(r < 4294967296.0 ? r : 0.0);
 }
 
 static double plan_carve(RoiPlan *pl, uintptr_t base, const RoiJob *J, int derivs, int accs) {
@@ -170,7 +171,7 @@ static double plan_carve(RoiPlan *pl, uintptr_t base, const RoiJob *J, int deriv
   pl->segW = carve(&p, nseg * 32);
   pl->segD = carve(&p, nseg * 32);
   pl->segBits = carve(&p, nseg);
-  pl->acc = accs ? carve(&p, 3 * bins * 16) : 0;
+  pl->acc = accs ? carve(&p, 3 * bins * 8) : 0;
   return p - (double)base;
 }
 
@@ -361,8 +362,56 @@ static v128_t dot_entries_narrow(const RoiPlan *pl, const v128_t *w, i32 e0, i32
   return wasm_v128_load(s);
 }
 
+/*
+ * Long bins. An adaptive grid can put up to 2^20 samples, hence hundreds of thousands of plan entries,
+ * under one bin; summed in one float32 chain per lane, each entry (a weight carrying 1/count times a pixel)
+ * is a few ulps of the running sum, and the mean came out 0.12% low on a constant image. So a bin of more
+ * than LONG_BIN entries is summed in blocks of LONG_BIN: each block as usual (4 float32 lanes), the blocks'
+ * lane sums added in double and rounded once. Every normal bin (a few rows x segments) is one block and
+ * keeps the plain float32 path and its bits.
+ */
+#define LONG_BIN 256
+
+static inline i32 bin_entries(const RoiPlan *pl, i32 q) {
+  return pl->start[q + 1] - pl->start[q];
+}
+
+/* (l0 + l2) + (l1 + l3) in double: the lane order of hsum4, without its float32 roundings. */
+static inline double hsum_f64(v128_t a) {
+  const v128_t lo = wasm_f64x2_promote_low_f32x4(a);
+  const v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(a, a, 2, 3, 2, 3));
+  const v128_t s = wasm_f64x2_add(lo, hi);
+  return wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1);
+}
+
+/* The sum of a long bin of one plane, blocked (see LONG_BIN). */
+static float long_bin_sum(const RoiPlan *pl, const v128_t *w, i32 q, const float *x, int narrow) {
+  const i32 end = pl->start[q + 1];
+  double s = 0.0;
+  for (i32 e0 = pl->start[q]; e0 < end; e0 += LONG_BIN) {
+    const i32 e1 = imin(e0 + LONG_BIN, end);
+    s += hsum_f64(narrow ? dot_entries_narrow(pl, w, e0, e1, x) : dot_entries(pl, w, e0, e1, x));
+  }
+  return (float)s;
+}
+
+/* The 4 lanes of a bin's plain sum; zero for a long bin (long_bin_lanes sums it). */
 static inline v128_t bin_dot(const RoiPlan *pl, const v128_t *w, i32 q, const float *x, int narrow) {
+  if (bin_entries(pl, q) > LONG_BIN) return wasm_f32x4_splat(0.0f);
   return narrow ? dot_entries_narrow(pl, w, pl->start[q], pl->start[q + 1], x) : dot_entries(pl, w, pl->start[q], pl->start[q + 1], x);
+}
+
+/* Lanes k < nb of s (bins q .. q + nb - 1 of the range, one plane) replaced by the blocked sum where the bin is long. */
+static inline v128_t long_bin_lanes(const RoiPlan *pl, const v128_t *w, i32 q, i32 nb, const float *x, int narrow, v128_t s) {
+  int any = 0;
+  for (i32 k = 0; k < nb; k++) any |= bin_entries(pl, q + k) > LONG_BIN;
+  if (!any) return s;
+  float t[4];
+  wasm_v128_store(t, s);
+  for (i32 k = 0; k < nb; k++) {
+    if (bin_entries(pl, q + k) > LONG_BIN) t[k] = long_bin_sum(pl, w, q + k, x, narrow);
+  }
+  return wasm_v128_load(t);
 }
 
 /* Lane sums of 4 vectors: [sum a, sum b, sum c, sum d], each as (l0 + l2) + (l1 + l3). */
@@ -370,11 +419,6 @@ static inline v128_t hsum4(v128_t a, v128_t b, v128_t c, v128_t d) {
   const v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
   const v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
   return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
-}
-
-static inline float hsum(v128_t a) {
-  const v128_t z = wasm_f32x4_splat(0.0f);
-  return wasm_f32x4_extract_lane(hsum4(a, z, z, z), 0);
 }
 
 /* ---------------------------------------------------------------------------------------------------- */
@@ -419,16 +463,23 @@ EXPORT(roi_pool_forward_chunk) void roi_pool_forward_chunk(const RoiJob *J, i32 
         const float *x0 = plane0 + (i64)c * HW, *x1 = x0 + HW, *x2 = x1 + HW, *x3 = x2 + HW;
         for (i32 bin = bin0; bin < bin1; bin++) {
           const i32 q = bin - bin0;
-          v128_t a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-          for (i32 e = pl.start[q]; e < pl.start[q + 1]; e++) {
-            const i32 o = pl.off[e];
-            const v128_t m = pl.lm[e], w = pl.wa[e];
-            a0 = MADD(wasm_v128_and(wasm_v128_load(x0 + o), m), w, a0);
-            a1 = MADD(wasm_v128_and(wasm_v128_load(x1 + o), m), w, a1);
-            a2 = MADD(wasm_v128_and(wasm_v128_load(x2 + o), m), w, a2);
-            a3 = MADD(wasm_v128_and(wasm_v128_load(x3 + o), m), w, a3);
+          v128_t s;
+          if (bin_entries(&pl, q) > LONG_BIN) {
+            /* The same blocked sum as the one-channel path below gives (the same bits). */
+            s = wasm_f32x4_make(long_bin_sum(&pl, pl.wa, q, x0, 0), long_bin_sum(&pl, pl.wa, q, x1, 0),
+                                long_bin_sum(&pl, pl.wa, q, x2, 0), long_bin_sum(&pl, pl.wa, q, x3, 0));
+          } else {
+            v128_t a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+            for (i32 e = pl.start[q]; e < pl.start[q + 1]; e++) {
+              const i32 o = pl.off[e];
+              const v128_t m = pl.lm[e], w = pl.wa[e];
+              a0 = MADD(wasm_v128_and(wasm_v128_load(x0 + o), m), w, a0);
+              a1 = MADD(wasm_v128_and(wasm_v128_load(x1 + o), m), w, a1);
+              a2 = MADD(wasm_v128_and(wasm_v128_load(x2 + o), m), w, a2);
+              a3 = MADD(wasm_v128_and(wasm_v128_load(x3 + o), m), w, a3);
+            }
+            s = hsum4(a0, a1, a2, a3);
           }
-          v128_t s = hsum4(a0, a1, a2, a3);
           /* 4 channels of one bin: a NaN bin is NaN in all of them. */
           if (pl.nanBin[q]) s = wasm_f32x4_splat(NAN_F32);
           /* mask * (sum / count): the weights carry 1 / count, the mask multiplies last as in the reference. */
@@ -446,7 +497,7 @@ EXPORT(roi_pool_forward_chunk) void roi_pool_forward_chunk(const RoiJob *J, i32 
         const v128_t a1 = nb > 1 ? bin_dot(&pl, pl.wa, q + 1, x, narrow) : zero;
         const v128_t a2 = nb > 2 ? bin_dot(&pl, pl.wa, q + 2, x, narrow) : zero;
         const v128_t a3 = nb > 3 ? bin_dot(&pl, pl.wa, q + 3, x, narrow) : zero;
-        v128_t s = poison_bin_lanes(&pl, q, nb, hsum4(a0, a1, a2, a3));
+        v128_t s = poison_bin_lanes(&pl, q, nb, long_bin_lanes(&pl, pl.wa, q, nb, x, narrow, hsum4(a0, a1, a2, a3)));
         if (nb == 4) {
           if (mask) s = wasm_f32x4_mul(wasm_v128_load(mask + b), s);
           wasm_v128_store(o + b, s);
@@ -515,25 +566,34 @@ EXPORT(roi_pool_gather_chunk) void roi_pool_gather_chunk(const RoiJob *J, i32 ch
   for (i32 bin0 = 0; bin0 < bins;) {
     const i32 bin1 = plan_bins(J, &pl, &g, r, bin0, derivs);
     const i32 nb = bin1 - bin0;
-    v128_t *accA = pl.acc, *accB = pl.acc + nb, *accX = pl.acc + 2 * nb;
-    for (i32 q = 0; q < 3 * nb; q++) pl.acc[q] = wasm_f32x4_splat(0.0f);
+    /* Float32 chains over at most LONG_BIN entries of one block of GATHER_BLOCK channels; their lane
+     * sums are added in double (a bin sums entries x channels terms: long for big bins or many channels). */
+    double *accA = pl.acc, *accB = pl.acc + nb, *accX = pl.acc + 2 * nb;
+    for (i32 q = 0; q < 3 * nb; q++) pl.acc[q] = 0.0;
+    const v128_t zero = wasm_f32x4_splat(0.0f);
     for (i32 cb = c0; cb < c1; cb += GATHER_BLOCK) {
       const i32 n = imin(GATHER_BLOCK, c1 - cb);
       const float *x = plane0 + (i64)cb * HW;
       for (i32 q = 0; q < nb; q++) {
         for (i32 k = 0; k < n; k++) gq[k] = gout[(i64)(cb + k) * bins + bin0 + q];
-        v128_t a = accA[q], b = accB[q], xx = accX[q];
-        for (i32 e = pl.start[q]; e < pl.start[q + 1]; e++) {
-          const v128_t t = fold_channels(&pl, e, x, HW, gq, n, narrow);
-          a = MADD(t, pl.wa[e], a);
+        const i32 end = pl.start[q + 1];
+        for (i32 e0 = pl.start[q]; e0 < end; e0 += LONG_BIN) {
+          const i32 e1 = imin(e0 + LONG_BIN, end);
+          v128_t a = zero, b = zero, xx = zero;
+          for (i32 e = e0; e < e1; e++) {
+            const v128_t t = fold_channels(&pl, e, x, HW, gq, n, narrow);
+            a = MADD(t, pl.wa[e], a);
+            if (derivs) {
+              b = MADD(t, pl.wb[e], b);
+              xx = MADD(t, pl.wc[e], xx);
+            }
+          }
+          accA[q] += hsum_f64(a);
           if (derivs) {
-            b = MADD(t, pl.wb[e], b);
-            xx = MADD(t, pl.wc[e], xx);
+            accB[q] += hsum_f64(b);
+            accX[q] += hsum_f64(xx);
           }
         }
-        accA[q] = a;
-        accB[q] = b;
-        accX[q] = xx;
       }
     }
     /* A NaN bin's value is NaN in every channel, so are its sums over a non-empty block (C = 0 has no
@@ -541,15 +601,15 @@ EXPORT(roi_pool_gather_chunk) void roi_pool_gather_chunk(const RoiJob *J, i32 ch
     const int poison = c1 > c0;
     for (i32 q = 0; q < nb; q++) {
       const int nan = poison && pl.nanBin[q];
-      part[bin0 + q] = nan ? NAN_F32 : hsum(accA[q]);
-      part[bins + bin0 + q] = nan ? NAN_F32 : hsum(accB[q]);
-      part[2 * bins + bin0 + q] = nan ? NAN_F32 : hsum(accX[q]);
+      part[bin0 + q] = nan ? NAN_F32 : (float)accA[q];
+      part[bins + bin0 + q] = nan ? NAN_F32 : (float)accB[q];
+      part[2 * bins + bin0 + q] = nan ? NAN_F32 : (float)accX[q];
     }
     bin0 = bin1;
   }
 }
 
-/* grad_mask = A; grad_offset = gamma * roi size * mask * (X, B), the block partials summed in block order. */
+/* grad_mask = A; grad_offset = gamma * roi size * mask * (X, B), the block partials summed in block order (in double). */
 EXPORT(roi_pool_finish_grads) void roi_pool_finish_grads(const RoiJob *J) {
   const i32 R = J->R, bins = J->PH * J->PW, ncb = J->ncb;
   const float *part = PTR(const float, J->part);
@@ -560,7 +620,7 @@ EXPORT(roi_pool_finish_grads) void roi_pool_finish_grads(const RoiJob *J) {
     RoiGeom g;
     roi_geom(J, r, &g);
     for (i32 bin = 0; bin < bins; bin++) {
-      float a = 0.0f, b = 0.0f, x = 0.0f;
+      double a = 0.0, b = 0.0, x = 0.0;
       for (i32 blk = 0; blk < ncb; blk++) {
         const float *p = part + (i64)(blk * R + r) * 3 * bins + bin;
         a += p[0];
@@ -568,10 +628,10 @@ EXPORT(roi_pool_finish_grads) void roi_pool_finish_grads(const RoiJob *J) {
         x += p[2 * bins];
       }
       const double m = mask ? (double)mask[r * bins + bin] : 1.0;
-      if (gmask) gmask[r * bins + bin] = a;
+      if (gmask) gmask[r * bins + bin] = (float)a;
       if (goff) {
-        goff[(r * 2 + 0) * bins + bin] = (float)(J->gamma * g.rw * m * (double)x);
-        goff[(r * 2 + 1) * bins + bin] = (float)(J->gamma * g.rh * m * (double)b);
+        goff[(r * 2 + 0) * bins + bin] = (float)(J->gamma * g.rw * m * x);
+        goff[(r * 2 + 1) * bins + bin] = (float)(J->gamma * g.rh * m * b);
       }
     }
   }

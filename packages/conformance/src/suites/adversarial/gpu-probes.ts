@@ -9,10 +9,12 @@
  * limit is larger, the at-limit probe uses 1 GiB and the over-limit probe is skipped with the reason.
  */
 import { deformConv2d, type Backend } from '@dcnv2/core';
+import { precisionOf } from '../../tolerances.js';
 import type { SuiteContext } from '../types.js';
 import { expectErrorRow, expectValueOrErrorRow, probe } from './probe-rows.js';
 
 const SUITE = 'adversarial';
+/** Host memory a probe tensor may take (float32 on the host, whatever the backend stores). */
 const MAX_PROBE_BYTES = 2 ** 30;
 const WIDTH = 16384;
 
@@ -53,19 +55,22 @@ export async function gpuAllocationProbe(ctx: SuiteContext): Promise<void> {
   const limits = gpuLimits(ctx.backend);
   if (limits === null) return; // not a GPU backend: nothing of finding 3 applies
   const backend = ctx.backend;
-  const atLimit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, MAX_PROBE_BYTES);
+  // Sizes in elements: a float16 backend stores 2 bytes per element, so its limits hold twice as many.
+  const bytesPerElement = precisionOf(backend) === 'float16' ? 2 : 4;
+  const limitElements = Math.floor(Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) / bytesPerElement);
+  const atLimit = Math.min(limitElements, MAX_PROBE_BYTES / 4);
   await probe(SUITE, 'gpu_allocation_at_binding_limit', ctx.row, async () => {
-    const { args, params } = strideConv(Math.floor(atLimit / 4 / WIDTH), 3, 2);
+    const { args, params } = strideConv(Math.floor(atLimit / WIDTH), 3, 2);
     // 3 * 2 from a device with the memory, LimitError from one without; never a zero that looks like a result.
     return [await expectValueOrErrorRow(SUITE, 'gpu_allocation_at_binding_limit', 6, ['ERR_DCN_LIMIT'], async () => (await deformConv2d(args, params, { backend })).data[0]!)];
   });
-  const over = limits.maxStorageBufferBindingSize + 4 * WIDTH;
-  if (over > MAX_PROBE_BYTES + 4 * WIDTH) {
-    ctx.skip(`gpu_allocation_over_binding_limit: the device's maxStorageBufferBindingSize (${limits.maxStorageBufferBindingSize} bytes) is beyond the probe's ${MAX_PROBE_BYTES}-byte host budget`);
+  const overRows = Math.floor(limitElements / WIDTH) + 1;
+  if (overRows * WIDTH > MAX_PROBE_BYTES / 4 + WIDTH) {
+    ctx.skip(`gpu_allocation_over_binding_limit: a tensor past the device's binding limit (${limits.maxStorageBufferBindingSize} bytes at ${bytesPerElement} bytes per element) needs more than the probe's ${MAX_PROBE_BYTES}-byte host budget`);
     return;
   }
   await probe(SUITE, 'gpu_allocation_over_binding_limit', ctx.row, async () => {
-    const { args, params } = strideConv(over / 4 / WIDTH, 3, 2);
+    const { args, params } = strideConv(overRows, 3, 2);
     return [await expectErrorRow(SUITE, 'gpu_allocation_over_binding_limit', ['ERR_DCN_LIMIT'], () => deformConv2d(args, params, { backend }))];
   });
 }
