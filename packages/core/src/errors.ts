@@ -156,3 +156,15 @@ export class ValueError extends DcnError {
     super('ERR_DCN_VALUE', d, note);
   }
 }
+
+/**
+ * What a backend threw, as a `DcnError`: a typed error passes through; anything else (a trap, a bug, a
+ * closed worker, a driver exception) becomes a `BackendError` naming the backend and the step, with the
+ * original as `cause`.
+ */
+export function asDcnError(e: unknown, backend: string, what: string): DcnError {
+  if (e instanceof DcnError) return e;
+  const err = new BackendError({ argument: 'backend', expected: `${what} to complete`, actual: backend }, String((e as Error)?.message ?? e));
+  (err as { cause?: unknown }).cause = e;
+  return err;
+}

@@ -3,7 +3,7 @@
  * gradient handles so that a failed read never leaks the handles not delivered yet.
  */
 import type { Backend } from './backend.js';
-import { BackendError, DcnError, ParamError } from './errors.js';
+import { asDcnError, BackendError, ParamError } from './errors.js';
 import { checkKnownKeys, takeList, takeObject } from './intake.js';
 import { getBackend } from './registry.js';
 import { deliver, type OutputMode } from './resident.js';
@@ -35,13 +35,7 @@ export async function runOnBackend<T>(backend: Backend, what: string, work: () =
   try {
     return await work();
   } catch (e) {
-    if (e instanceof DcnError) throw e;
-    const err = new BackendError(
-      { argument: 'backend', expected: `${what} to complete`, actual: backend.name },
-      String((e as Error)?.message ?? e),
-    );
-    (err as { cause?: unknown }).cause = e;
-    throw err;
+    throw asDcnError(e, backend.name, what);
   }
 }
 

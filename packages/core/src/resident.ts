@@ -1,6 +1,6 @@
 /** The `ResidentTensor` implementation core hands out, and the host<->backend plumbing of an op call. */
 import type { Backend } from './backend.js';
-import { BackendError, CapabilityError, DisposedError } from './errors.js';
+import { asDcnError, BackendError, CapabilityError, DisposedError } from './errors.js';
 import { takeAnyShape, takeHostTensor } from './intake.js';
 import type { HostTensor, ResidentTensor, Tensor } from './tensor.js';
 
@@ -66,6 +66,8 @@ class BackendTensor<H> implements ResidentTensor<H> {
     const h = this.borrow('tensor');
     try {
       return await this.#owner.download(h, this.#shape);
+    } catch (e) {
+      throw asDcnError(e, this.#owner.name, 'read()');
     } finally {
       this.unborrow();
     }
@@ -100,7 +102,13 @@ export function wrapResident<H>(backend: Backend<H>, handle: H, shape: readonly 
 /** Copies a host tensor onto `backend`; the caller owns (and disposes) the result. */
 export function upload<H>(backend: Backend<H>, t: HostTensor): ResidentTensor<H> {
   const { shape, data } = takeHostTensor(t, 'tensor');
-  return new BackendTensor(backend, backend.upload(data, shape), shape);
+  let handle: H;
+  try {
+    handle = backend.upload(data, shape);
+  } catch (e) {
+    throw asDcnError(e, backend.name, 'upload');
+  }
+  return new BackendTensor(backend, handle, shape);
 }
 
 /**
