@@ -64,17 +64,24 @@ export class Heap {
     const ptr = this.#top;
     const end = ptr + size;
     if (!Number.isSafeInteger(end) || end > this.maxBytes) {
-      throw new LimitError(
-        { argument: what, expected: `at most ${this.maxBytes - this.base - this.#inUse} more bytes of wasm memory (limit ${this.maxBytes})`, actual: `${bytes} bytes` },
-      );
+      throw new LimitError({
+        argument: what,
+        expected: `at most ${this.maxBytes - this.base - this.#inUse} more bytes of wasm memory (the limit, options.maxMemoryBytes, is ${this.maxBytes})`,
+        actual: `${bytes} bytes`,
+      });
     }
     const have = this.memory.buffer.byteLength;
     if (end > have) {
+      // One growth to the size needed (not page by page): the engine reserves or moves the memory once.
       const pages = Math.ceil((end - have) / PAGE);
       try {
         this.memory.grow(pages);
       } catch {
-        throw new LimitError({ argument: what, expected: 'wasm memory that can grow', actual: `a failed growth by ${pages} pages` });
+        throw new LimitError({
+          argument: what,
+          expected: `wasm memory the engine can grow to ${have + pages * PAGE} bytes (options.maxMemoryBytes is ${this.maxBytes})`,
+          actual: `a failed growth by ${pages} pages of 64 KiB`,
+        });
       }
     }
     this.#top = end;

@@ -1,9 +1,16 @@
 /**
  * The worker pool: `size` workers created once (at init) over the backend's shared memory, each with its
- * own stack. A run posts the job to every worker, the calling thread takes chunks too, and the run resolves
+ * own stack. A run posts the job to every worker, the calling thread takes chunks too, and the run settles
  * when every worker has reported. In Node the workers are unref'd while idle, so an idle pool never keeps
  * the process alive, and `close()` terminates them.
+ *
+ * Failures never leave a run pending: a run settles only when each of its workers has answered, failed or
+ * died (so no worker still writes into a call's memory when its promise settles and the memory is reused);
+ * a worker that dies (an uncaught error, an exit, a failed load) fails the run it was part of with a
+ * BackendError carrying the cause, and every later run at once, as its chunks could no longer be taken;
+ * `close(reason)` fails runs in flight with `reason`.
  */
+import { BackendError } from '@dcnv2/core';
 import { isNode, importNode } from './env.js';
 import type { FromWorker, RunMessage, ToWorker } from './protocol.js';
 import { workerUrl } from './wasm-urls.js';
@@ -11,7 +18,8 @@ import { workerUrl } from './wasm-urls.js';
 interface AnyWorker {
   post(m: ToWorker): void;
   onMessage(h: (m: FromWorker) => void): void;
-  onError(h: (e: unknown) => void): void;
+  /** A failure after which the worker no longer runs anything (Node: an uncaught error or an exit). */
+  onDeath(h: (cause: Error) => void): void;
   ref(): void;
   unref(): void;
   terminate(): Promise<unknown> | void;
@@ -27,9 +35,9 @@ async function spawn(): Promise<AnyWorker> {
     return {
       post: (m) => w.postMessage(m),
       onMessage: (h) => w.on('message', h as (x: never) => void),
-      onError: (h) => {
-        w.on('error', h as (x: never) => void);
-        w.on('exit', ((code: number) => h(new Error(`worker exited with code ${code}`))) as (x: never) => void);
+      onDeath: (h) => {
+        w.on('error', ((e: unknown) => h(e instanceof Error ? e : new Error(String(e)))) as (x: never) => void);
+        w.on('exit', ((code: number) => h(new Error(`the worker thread exited with code ${code}`))) as (x: never) => void);
       },
       ref: () => w.ref(),
       unref: () => w.unref(),
@@ -43,10 +51,10 @@ async function spawn(): Promise<AnyWorker> {
   return {
     post: (m) => w.postMessage(m),
     onMessage: (h) => { w.onmessage = (e) => h(e.data); },
-    onError: (h) => {
+    onDeath: (h) => {
       w.onerror = (e) => {
         const msg = (e as { message?: string } | null)?.message;
-        h(new Error(`@dcnv2/backend-wasm worker failed${msg ? `: ${msg}` : ' to load or crashed (a cross-origin-isolated page needs COEP on the worker script too)'}`));
+        h(new Error(msg ? `the worker failed: ${msg}` : 'the worker failed to load or crashed (a cross-origin-isolated page needs COEP on the worker script too)'));
       };
     },
     ref: () => {},
@@ -55,9 +63,23 @@ async function spawn(): Promise<AnyWorker> {
   };
 }
 
+/** A BackendError that keeps what went wrong as its `cause`. */
+export function backendFailure(actual: string, cause: unknown, expected = 'its worker threads running'): BackendError {
+  const e = new BackendError({ argument: 'backend', expected, actual });
+  e.cause = cause;
+  return e;
+}
+
+interface Pending {
+  resolve: (m: FromWorker) => void;
+  reject: (e: unknown) => void;
+}
+
 export class WorkerPool {
   #workers: AnyWorker[] = [];
-  #pending: Array<{ resolve: (m: FromWorker) => void; reject: (e: unknown) => void } | null> = [];
+  #pending: Array<Pending | null> = [];
+  /** Why the pool no longer runs anything: closed (the backend was disposed) or a worker died. */
+  #failed: Error | null = null;
   #closed = false;
 
   get size(): number {
@@ -73,10 +95,12 @@ export class WorkerPool {
         const idx = pool.#workers.length;
         pool.#workers.push(w);
         pool.#pending.push(null);
-        w.onMessage((m) => pool.#settle(idx, m, null));
-        w.onError((e) => pool.#settle(idx, null, e));
+        w.onMessage((m) => pool.#answer(idx, m));
+        w.onDeath((cause) => pool.#death(idx, cause));
       }
-      await Promise.all(pool.#workers.map((w, i) => pool.#send(i, { type: 'init', module, memory, stackTop: stackTops[i] })));
+      const ready = await Promise.allSettled(pool.#workers.map((w, i) => pool.#send(i, { type: 'init', module, memory, stackTop: stackTops[i] })));
+      const bad = ready.find((r) => r.status === 'rejected');
+      if (bad !== undefined) throw (bad as PromiseRejectedResult).reason;
     } catch (e) {
       await pool.close();
       throw e;
@@ -87,11 +111,27 @@ export class WorkerPool {
 
   #settle(i: number, m: FromWorker | null, err: unknown): void {
     const p = this.#pending[i];
-    if (p === null) return;
+    if (p === null || p === undefined) return;
     this.#pending[i] = null;
     if (err !== null) p.reject(err);
-    else if (m !== null && m.type === 'error') p.reject(new Error(`@dcnv2/backend-wasm worker: ${m.message}`));
     else p.resolve(m!);
+  }
+
+  #answer(i: number, m: FromWorker): void {
+    if (m.type === 'error') {
+      // The kernel trapped or threw: the worker caught it and is still usable; the run is not.
+      const cause = new Error(m.message);
+      this.#settle(i, null, backendFailure(`worker ${i + 1} failed in the kernels: ${m.message}`, cause, 'kernels that run to completion'));
+    } else {
+      this.#settle(i, m, null);
+    }
+  }
+
+  #death(i: number, cause: Error): void {
+    if (this.#closed) return; // our own terminate()
+    const err = backendFailure(`worker ${i + 1} died (${cause.message}); dispose this backend and create a new one`, cause);
+    this.#failed ??= err;
+    this.#settle(i, null, err);
   }
 
   #send(i: number, m: ToWorker): Promise<FromWorker> {
@@ -103,25 +143,29 @@ export class WorkerPool {
 
   /**
    * Starts `run` on the first `n` workers (each with its own job/workspace from `perWorker`) and returns
-   * the promise of their completion. The caller works on the same counter meanwhile.
+   * the promise of their completion. The caller works on the same counter meanwhile. The promise settles
+   * once every one of the n workers has answered or died; it rejects with the first failure.
    */
   start(n: number, perWorker: (i: number) => RunMessage): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error('worker pool closed'));
+    if (this.#failed !== null) return Promise.reject(this.#failed);
     const ws = this.#workers.slice(0, n);
     for (const w of ws) w.ref();
     const all = ws.map((_, i) => this.#send(i, perWorker(i)));
-    return Promise.all(all).then(
-      () => { for (const w of ws) w.unref(); },
-      (e) => { for (const w of ws) w.unref(); throw e; },
-    );
+    return Promise.allSettled(all).then((rs) => {
+      for (const w of ws) w.unref();
+      const bad = rs.find((r) => r.status === 'rejected');
+      if (bad !== undefined) throw (bad as PromiseRejectedResult).reason;
+    });
   }
 
-  async close(): Promise<void> {
+  /** Terminates the workers; runs in flight (and any later one) reject with `reason`. */
+  async close(reason: Error = new Error('worker pool closed')): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#failed = reason;
     const ws = this.#workers;
     this.#workers = [];
-    for (let i = 0; i < this.#pending.length; i++) this.#settle(i, null, new Error('worker pool closed'));
+    for (let i = 0; i < this.#pending.length; i++) this.#settle(i, null, reason);
     await Promise.all(ws.map((w) => w.terminate()));
   }
 }

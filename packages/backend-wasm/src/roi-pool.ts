@@ -6,12 +6,23 @@
  * Everything a call allocates is checked against the memory limit before anything is written (LimitError),
  * and freed when it ends, so repeated calls reuse the same memory.
  */
-import type { RoiPoolGeometry, RoiPoolGradRequest, RoiPoolGrads, RoiPoolInputs } from '@dcnv2/core';
+import type { RoiPoolGeometry, RoiPoolGradRequest, RoiPoolGrads } from '@dcnv2/core';
 import type { Heap } from './heap.js';
 import type { ChunkFn, KernelExports } from './job.js';
 import { ROI_JOB_BYTES, ROI_WANT, setRoiJobFields, writeRoiJob } from './roi-job.js';
 import { chooseRoiBlocks, chooseScatterBlocks, planCapacity } from './roi-pool-tiling.js';
-import { WasmTensor } from './wasm-tensor.js';
+import type { WasmTensor } from './wasm-tensor.js';
+
+/**
+ * Byte addresses of a call's tensors (0: absent), taken by the backend from its own record of each handle
+ * after checking it is live, its own and of the size the geometry implies: never from the handles.
+ */
+export interface RoiPoolPointers {
+  readonly input: number;
+  readonly rois: number;
+  readonly offset: number;
+  readonly mask: number;
+}
 
 /** What the backend lends a RoI pooling call. */
 export interface RoiPoolContext {
@@ -23,6 +34,8 @@ export interface RoiPoolContext {
   allocAll(sizes: readonly number[], what: string): number[];
   /** Runs `total` chunks of `fn` of `job` on `nThreads` threads, thread i with workspace wss[i]. */
   run(fn: ChunkFn, job: number, wss: readonly number[], counter: number, total: number, nThreads: number): Promise<void> | void;
+  /** A new handle of this backend for `length` floats at `ptr` (an output). */
+  tensor(ptr: number, length: number): WasmTensor;
   release(h: WasmTensor): void;
   isDisposed(): boolean;
 }
@@ -69,10 +82,10 @@ function prepareJob(ctx: RoiPoolContext, job: number, g: RoiPoolGeometry, fields
   return cap;
 }
 
-export function roiPoolForward(ctx: RoiPoolContext, g: RoiPoolGeometry, inputs: RoiPoolInputs<WasmTensor>): WasmTensor | Promise<WasmTensor> {
+export function roiPoolForward(ctx: RoiPoolContext, g: RoiPoolGeometry, inputs: RoiPoolPointers): WasmTensor | Promise<WasmTensor> {
   const bins = g.pooledH * g.pooledW;
   const outLen = g.rois * g.channels * bins;
-  if (outLen === 0) return new WasmTensor(0, 0);
+  if (outLen === 0) return ctx.tensor(0, 0);
   const what = 'deformRoiPool workspace';
   const temps = new CallTemps(ctx);
   let output: WasmTensor | null = null;
@@ -84,16 +97,13 @@ export function roiPoolForward(ctx: RoiPoolContext, g: RoiPoolGeometry, inputs: 
   try {
     const [job, counter] = temps.alloc([ROI_JOB_BYTES, 16], what);
     const blocks = chooseRoiBlocks(g.rois, g.channels);
-    prepareJob(ctx, job, g, {
-      INPUT: inputs.input.ptr, ROIS: inputs.rois.ptr, OFFSET: inputs.offset?.ptr ?? 0, MASK: inputs.mask?.ptr ?? 0,
-      CB: blocks.cb, NCB: blocks.ncb,
-    });
+    prepareJob(ctx, job, g, { INPUT: inputs.input, ROIS: inputs.rois, OFFSET: inputs.offset, MASK: inputs.mask, CB: blocks.cb, NCB: blocks.ncb });
     const total = g.rois * blocks.ncb;
     const nThreads = threadsFor(ctx, total);
     const wsBytes = ctx.k.roi_pool_ws_bytes(job, 0, 0);
     const sizes = [outLen * 4, ...Array.from({ length: nThreads }, () => wsBytes)];
     const [out, ...wss] = ctx.allocAll(sizes, what);
-    output = new WasmTensor(out, outLen);
+    output = ctx.tensor(out, outLen);
     temps.adopt(wss, sizes.slice(1));
     setRoiJobFields(ctx.memory, job, { OUT: out });
     const done = (): WasmTensor => {
@@ -110,15 +120,15 @@ export function roiPoolForward(ctx: RoiPoolContext, g: RoiPoolGeometry, inputs: 
 export function roiPoolBackward(
   ctx: RoiPoolContext,
   g: RoiPoolGeometry,
-  inputs: RoiPoolInputs<WasmTensor>,
-  gradOutput: WasmTensor,
+  inputs: RoiPoolPointers,
+  gradOutput: number,
   want: RoiPoolGradRequest,
 ): RoiPoolGrads<WasmTensor> | Promise<RoiPoolGrads<WasmTensor>> {
   const R = g.rois;
   const C = g.channels;
   const bins = g.pooledH * g.pooledW;
-  const wantOffset = want.offset && inputs.offset !== null;
-  const wantMask = want.mask && inputs.mask !== null;
+  const wantOffset = want.offset && g.hasOffset;
+  const wantMask = want.mask && g.hasMask;
   const lens = {
     input: want.input ? g.batch * C * g.inHeight * g.inWidth : -1,
     offset: wantOffset ? R * 2 * bins : -1,
@@ -143,8 +153,8 @@ export function roiPoolBackward(
   try {
     const [job, counter] = temps.alloc([ROI_JOB_BYTES, 16], what);
     prepareJob(ctx, job, g, {
-      INPUT: inputs.input.ptr, ROIS: inputs.rois.ptr, OFFSET: inputs.offset?.ptr ?? 0, MASK: inputs.mask?.ptr ?? 0,
-      GOUT: gradOutput.ptr, CB: blocks.cb, NCB: blocks.ncb, SCB: sblocks.scb,
+      INPUT: inputs.input, ROIS: inputs.rois, OFFSET: inputs.offset, MASK: inputs.mask,
+      GOUT: gradOutput, CB: blocks.cb, NCB: blocks.ncb, SCB: sblocks.scb,
       WANT: (want.input ? ROI_WANT.input : 0) | (wantOffset ? ROI_WANT.offset : 0) | (wantMask ? ROI_WANT.mask : 0),
     });
     const wsBytes = Math.max(
@@ -156,7 +166,7 @@ export function roiPoolBackward(
     // [3 grads, gather partials, workspaces]
     const sizes = [...keys.map((key) => Math.max(0, lens[key]) * 4), partLen * 4, ...Array.from({ length: nws }, () => wsBytes)];
     const ptrs = ctx.allocAll(sizes, what);
-    grads = keys.map((key, i) => (lens[key] < 0 ? null : lens[key] === 0 ? new WasmTensor(0, 0) : new WasmTensor(ptrs[i], lens[key])));
+    grads = keys.map((key, i) => (lens[key] < 0 ? null : lens[key] === 0 ? ctx.tensor(0, 0) : ctx.tensor(ptrs[i], lens[key])));
     // Absent and empty gradients did not need their (minimum 16-byte) blocks.
     for (let i = 0; i < 3; i++) if (lens[keys[i]] <= 0) ctx.heap.free(ptrs[i], 16);
     temps.adopt(ptrs.slice(3), sizes.slice(3));

@@ -7,6 +7,7 @@
  */
 import {
   BackendError,
+  DcnError,
   DisposedError,
   LimitError,
   ParamError,
@@ -24,8 +25,8 @@ import {
 import { canShareMemory, envVar, hardwareThreads, hasRelaxedSimd, hasSimd, loadAsset } from './env.js';
 import { Heap, align } from './heap.js';
 import { J, JOB_BYTES, JOB_FIELDS, WORKER_STACK_BYTES, type ChunkFn, type KernelExports } from './job.js';
-import { WorkerPool } from './pool.js';
-import { roiPoolBackward, roiPoolForward, type RoiPoolContext } from './roi-pool.js';
+import { backendFailure, WorkerPool } from './pool.js';
+import { roiPoolBackward, roiPoolForward, type RoiPoolContext, type RoiPoolPointers } from './roi-pool.js';
 import { runChunks } from './run-chunks.js';
 import { chooseBackwardTiling, chooseForwardTiling, partialThreads } from './tiling.js';
 import { kernelUrl, type KernelVariant } from './wasm-urls.js';
@@ -75,6 +76,63 @@ interface Temp {
   bytes: number;
 }
 
+/**
+ * The backend's own record of a tensor it made. Kernels and release() use it, never the handle's fields:
+ * only handles in the registry are this instance's, `live` turns false once on release, and `pins` counts
+ * the threaded calls that read it, which postpone the free (their workers may still read the block).
+ */
+interface Storage {
+  readonly ptr: number;
+  readonly length: number;
+  live: boolean;
+  pins: number;
+}
+
+/** Byte addresses of a convolution's tensors (0: absent or empty), from the backend's records. */
+interface ConvPointers {
+  readonly input: number;
+  readonly weight: number;
+  readonly offset: number;
+  readonly mask: number;
+  readonly bias: number;
+  readonly gradOutput: number;
+}
+
+/** %TypedArray%.prototype's own getters: the real length and kind, whatever a subclass or Proxy claims. */
+const typedArrayProto = Object.getPrototypeOf(Float32Array.prototype) as object;
+const intrinsicLength = Object.getOwnPropertyDescriptor(typedArrayProto, 'length')!.get! as (this: unknown) => number;
+const intrinsicTag = Object.getOwnPropertyDescriptor(typedArrayProto, Symbol.toStringTag)!.get! as (this: unknown) => string | undefined;
+
+/** Number of float32 values `data` really holds; BackendError when it is not a Float32Array. */
+function float32Length(data: unknown): number {
+  let tag: string | undefined;
+  try {
+    tag = intrinsicTag.call(data);
+  } catch {
+    tag = undefined;
+  }
+  if (tag !== 'Float32Array') throw new BackendError({ argument: 'data', expected: 'a Float32Array', actual: data });
+  return intrinsicLength.call(data);
+}
+
+/** Elements of a shape (a list of non-negative integers), or BackendError naming `argument`. */
+function shapeElements(shape: unknown, argument: string): number {
+  if (!Array.isArray(shape)) throw new BackendError({ argument, expected: 'a list of non-negative integers', actual: shape });
+  let n = 1;
+  for (const d of shape as unknown[]) {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw new BackendError({ argument, expected: 'a list of non-negative integers', actual: shape });
+    n *= d;
+  }
+  return n;
+}
+
+/** Any failure of a kernel run as a typed error: DcnErrors pass, anything else (a trap) is wrapped as the cause. */
+function kernelError(e: unknown): Error {
+  if (e instanceof DcnError) return e;
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return backendFailure(`the kernels failed: ${what}`, e, 'kernels that run to completion');
+}
+
 export class WasmBackend implements Backend<WasmTensor> {
   readonly name = 'wasm';
   readonly options: Readonly<{ threads: number | undefined; simd: SimdChoice; maxMemoryBytes: number; tilePixels: number | undefined }>;
@@ -89,6 +147,8 @@ export class WasmBackend implements Backend<WasmTensor> {
   #shared = false;
   /** Serialises threaded calls (they share the pool and resolve asynchronously). */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Every tensor this instance made and has not freed: the only handles it accepts. */
+  readonly #tensors = new WeakMap<WasmTensor, Storage>();
 
   constructor(options: WasmBackendOptions | null = {}) {
     if (options === null) options = {};
@@ -125,7 +185,11 @@ export class WasmBackend implements Backend<WasmTensor> {
   }
 
   #check(): void {
-    if (this.#disposed) throw new DisposedError({ argument: 'backend', expected: 'a live backend', actual: 'the disposed backend "wasm"' });
+    if (this.#disposed) throw this.#disposedError('the disposed backend "wasm"');
+  }
+
+  #disposedError(actual: string): DisposedError {
+    return new DisposedError({ argument: 'backend', expected: 'a live backend', actual });
   }
 
   #ready(): { k: KernelExports; heap: Heap; memory: WebAssembly.Memory } {
@@ -188,26 +252,105 @@ export class WasmBackend implements Backend<WasmTensor> {
     return new Float32Array(this.#memory!.buffer);
   }
 
-  upload(data: Float32Array, _shape: readonly number[]): WasmTensor {
+  /** A new handle of this instance for `length` floats at `ptr`. */
+  #tensor(ptr: number, length: number): WasmTensor {
+    const h = new WasmTensor(ptr, length);
+    this.#tensors.set(h, { ptr, length, live: true, pins: 0 });
+    return h;
+  }
+
+  /**
+   * The storage behind `handle`, checked: a tensor this instance made (BackendError otherwise: another
+   * instance's, a forged or a foreign object), not released (DisposedError), of exactly `length` elements
+   * (BackendError: the shape or geometry does not match what it holds).
+   */
+  #storage(handle: unknown, argument: string, length: number): Storage {
+    const s = handle instanceof WasmTensor ? this.#tensors.get(handle) : undefined;
+    if (s === undefined) {
+      const actual = handle instanceof WasmTensor ? 'a wasm tensor this backend instance did not make (another instance\'s, or forged)' : handle;
+      throw new BackendError({ argument, expected: 'a tensor of this wasm backend instance', actual });
+    }
+    if (!s.live) throw new DisposedError({ argument, expected: 'a live tensor', actual: 'a released wasm tensor' });
+    if (s.length !== length) {
+      throw new BackendError({ argument, expected: `a tensor of ${length} elements (its shape or the call's geometry)`, actual: `one of ${s.length} elements` });
+    }
+    return s;
+  }
+
+  /** `handle`'s storage when it is present, as #storage checks it; null when absent (and `present` is false). */
+  #optionalStorage(handle: WasmTensor | null, present: boolean, argument: string, length: number): Storage | null {
+    if (handle === null || handle === undefined) {
+      if (present) throw new BackendError({ argument, expected: 'a tensor (the geometry says it is present)', actual: handle });
+      return null;
+    }
+    if (!present) throw new BackendError({ argument, expected: 'null (the geometry says it is absent)', actual: 'a tensor' });
+    return this.#storage(handle, argument, length);
+  }
+
+  #free(s: Storage): void {
+    if (this.#disposed || this.#heap === null || s.length === 0) return;
+    this.#heap.free(s.ptr, s.length * 4);
+  }
+
+  /**
+   * Runs a call on `used` (already checked) storages. A threaded call pins them until it settles, so that
+   * a release meanwhile (core keeps its inputs alive, a direct caller might not) only frees them after the
+   * workers are done with them.
+   */
+  #pinned<T>(used: ReadonlyArray<Storage | null>, work: () => T | Promise<T>): T | Promise<T> {
+    const pins = used.filter((s): s is Storage => s !== null);
+    for (const s of pins) s.pins++;
+    const unpin = () => {
+      for (const s of pins) if (--s.pins === 0 && !s.live) this.#free(s);
+    };
+    let r: T | Promise<T>;
+    try {
+      r = work();
+    } catch (e) {
+      unpin();
+      throw e;
+    }
+    if (!(r instanceof Promise)) {
+      unpin();
+      return r;
+    }
+    return r.finally(unpin);
+  }
+
+  upload(data: Float32Array, shape: readonly number[]): WasmTensor {
     const { heap } = this.#ready();
-    if (data.length === 0) return new WasmTensor(0, 0);
-    const ptr = heap.alloc(data.length * 4, 'upload');
+    // The length the copy really has (not what a subclass claims), checked before anything is allocated.
+    const n = float32Length(data);
+    const want = shapeElements(shape, 'shape');
+    if (n !== want) throw new BackendError({ argument: 'data', expected: `${want} values (the product of its shape)`, actual: `${n} values` });
+    if (n === 0) return this.#tensor(0, 0);
+    const ptr = heap.alloc(n * 4, 'data');
+    // Copied now, once (TypedArray set reads the source's real length): the caller may change data afterwards.
     this.#f32().set(data, ptr >>> 2);
-    return new WasmTensor(ptr, data.length);
+    return this.#tensor(ptr, n);
   }
 
-  async download(handle: WasmTensor, _shape: readonly number[]): Promise<Float32Array> {
+  async download(handle: WasmTensor, shape: readonly number[]): Promise<Float32Array> {
     this.#ready();
-    if (handle.released) throw new DisposedError({ argument: 'handle', expected: 'a live tensor', actual: 'a released wasm tensor' });
-    if (handle.length === 0) return new Float32Array(0);
-    return this.#f32().slice(handle.ptr >>> 2, (handle.ptr >>> 2) + handle.length);
+    const s = this.#storage(handle, 'handle', shapeElements(shape, 'shape'));
+    if (s.length === 0) return new Float32Array(0);
+    return this.#f32().slice(s.ptr >>> 2, (s.ptr >>> 2) + s.length);
   }
 
-  /** Frees a tensor's memory. Tolerated twice and after dispose (core calls it in `finally`). */
+  /**
+   * Frees a tensor's memory. Tolerated twice and after dispose (core calls it in `finally`). A handle this
+   * instance did not make throws BackendError and frees nothing: its address names someone else's block.
+   */
   release(handle: WasmTensor): void {
-    if (!(handle instanceof WasmTensor) || !handle.markReleased()) return;
-    if (this.#disposed || this.#heap === null || handle.length === 0) return;
-    this.#heap.free(handle.ptr, handle.length * 4);
+    if (this.#disposed) return;
+    const s = handle instanceof WasmTensor ? this.#tensors.get(handle) : undefined;
+    if (s === undefined) {
+      throw new BackendError({ argument: 'handle', expected: 'a tensor of this wasm backend instance', actual: handle instanceof WasmTensor ? 'a wasm tensor of another instance, or forged' : handle });
+    }
+    if (!s.live) return;
+    s.live = false;
+    handle.markReleased();
+    if (s.pins === 0) this.#free(s);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -216,7 +359,11 @@ export class WasmBackend implements Backend<WasmTensor> {
   #allocAll(heap: Heap, sizes: readonly number[], what: string): number[] {
     const total = sizes.reduce((s, b) => s + align(Math.max(16, b)), 0);
     if (total > heap.available) {
-      throw new LimitError({ argument: what, expected: `at most ${heap.available} bytes of wasm memory left (limit ${this.options.maxMemoryBytes})`, actual: `${total} bytes` });
+      throw new LimitError({
+        argument: what,
+        expected: `at most ${heap.available} bytes (what is left of the wasm memory limit, options.maxMemoryBytes = ${this.options.maxMemoryBytes})`,
+        actual: `${total} bytes`,
+      });
     }
     const got: number[] = [];
     try {
@@ -265,7 +412,11 @@ export class WasmBackend implements Backend<WasmTensor> {
     new Int32Array(memory.buffer, counter, 1)[0] = 0;
     const pool = this.#pool;
     if (nThreads <= 1 || pool === null) {
-      runChunks(k, memory, fn, jobs[0], wss[0], counter, total);
+      try {
+        runChunks(k, memory, fn, jobs[0], wss[0], counter, total);
+      } catch (e) {
+        throw kernelError(e);
+      }
       return;
     }
     const done = pool.start(nThreads - 1, (i) => ({ type: 'run', fn, job: jobs[i + 1], ws: wss[i + 1], counter, total }));
@@ -275,9 +426,15 @@ export class WasmBackend implements Backend<WasmTensor> {
     } catch (e) {
       mine = e;
     }
-    return done.then(() => {
-      if (mine !== null) throw mine;
-    });
+    // Settles once every worker of the run has answered (pool.start), so nothing writes the call's memory after.
+    return done.then(
+      () => {
+        if (mine !== null) throw kernelError(mine);
+      },
+      (e: unknown) => {
+        throw kernelError(e instanceof DisposedError || mine === null ? e : mine);
+      },
+    );
   }
 
   /** Runs `work` now (single thread: synchronously) or after the previous threaded call. */
@@ -291,16 +448,38 @@ export class WasmBackend implements Backend<WasmTensor> {
     return p;
   }
 
-  deformConv2d(g: ConvGeometry, inputs: ConvInputs<WasmTensor>): WasmTensor | Promise<WasmTensor> {
-    this.#ready();
-    return this.#serial(() => this.#forward(g, inputs));
+  /**
+   * The addresses of a convolution's tensors, each checked (see #storage) against the size the geometry
+   * gives it, when the call runs (a queued call sees a release that happened while it waited).
+   */
+  #convTensors(g: ConvGeometry, inputs: ConvInputs<WasmTensor>, gradOutput: WasmTensor | null): { p: ConvPointers; used: Array<Storage | null> } {
+    const K = g.kernelH * g.kernelW;
+    const HoWo = g.outHeight * g.outWidth;
+    const input = this.#storage(inputs.input, 'input', g.batch * g.inChannels * g.inHeight * g.inWidth);
+    const weight = this.#storage(inputs.weight, 'weight', g.outChannels * (g.inChannels / g.groups) * K);
+    const offset = this.#storage(inputs.offset, 'offset', g.batch * 2 * g.offsetGroups * K * HoWo);
+    const mask = this.#optionalStorage(inputs.mask, g.hasMask, 'mask', g.batch * g.offsetGroups * K * HoWo);
+    const bias = this.#optionalStorage(inputs.bias, g.hasBias, 'bias', g.outChannels);
+    const gout = gradOutput === null ? null : this.#storage(gradOutput, 'gradOutput', g.batch * g.outChannels * HoWo);
+    return {
+      p: { input: input.ptr, weight: weight.ptr, offset: offset.ptr, mask: mask?.ptr ?? 0, bias: bias?.ptr ?? 0, gradOutput: gout?.ptr ?? 0 },
+      used: [input, weight, offset, mask, bias, gout],
+    };
   }
 
-  #forward(g: ConvGeometry, inputs: ConvInputs<WasmTensor>): WasmTensor | Promise<WasmTensor> {
+  deformConv2d(g: ConvGeometry, inputs: ConvInputs<WasmTensor>): WasmTensor | Promise<WasmTensor> {
+    this.#ready();
+    return this.#serial(() => {
+      const { p, used } = this.#convTensors(g, inputs, null);
+      return this.#pinned(used, () => this.#forward(g, p));
+    });
+  }
+
+  #forward(g: ConvGeometry, p: ConvPointers): WasmTensor | Promise<WasmTensor> {
     const { k, heap, memory } = this.#ready();
     const HoWo = g.outHeight * g.outWidth;
     const outLen = g.batch * g.outChannels * HoWo;
-    if (outLen === 0) return new WasmTensor(0, 0);
+    if (outLen === 0) return this.#tensor(0, 0);
     const K = g.kernelH * g.kernelW;
     const Cg = g.inChannels / g.groups;
     const CoutG = g.outChannels / g.groups;
@@ -318,7 +497,7 @@ export class WasmBackend implements Backend<WasmTensor> {
     const freeTemps = () => {
       if (!this.#disposed) for (const tmp of temps) heap.free(tmp.ptr, tmp.bytes);
     };
-    const output = new WasmTensor(out, outLen);
+    const output = this.#tensor(out, outLen);
     const fail = (e: unknown): never => {
       freeTemps();
       this.release(output);
@@ -327,8 +506,7 @@ export class WasmBackend implements Backend<WasmTensor> {
     try {
       this.#writeJob(memory, job, g, {
         P: t.P, KCC: t.kcc, NTILES: t.ntiles, CB: t.cb, NCB: t.ncb,
-        INPUT: inputs.input.ptr, WEIGHT: inputs.weight.ptr, OFFSET: inputs.offset.ptr,
-        MASK: inputs.mask?.ptr ?? 0, BIAS: inputs.bias?.ptr ?? 0, WPACK: wpack, OUT: out,
+        INPUT: p.input, WEIGHT: p.weight, OFFSET: p.offset, MASK: p.mask, BIAS: p.bias, WPACK: wpack, OUT: out,
       });
       k.dcn_pack_weight_fwd(job);
       const r = this.#run(k, memory, 'dcn_forward_chunk', Array(nThreads).fill(job), wss, counter, total, nThreads);
@@ -352,10 +530,13 @@ export class WasmBackend implements Backend<WasmTensor> {
     want: ConvGradRequest,
   ): ConvGrads<WasmTensor> | Promise<ConvGrads<WasmTensor>> {
     this.#ready();
-    return this.#serial(() => this.#backward(g, inputs, gradOutput, want));
+    return this.#serial(() => {
+      const { p, used } = this.#convTensors(g, inputs, gradOutput);
+      return this.#pinned(used, () => this.#backward(g, p, want));
+    });
   }
 
-  #backward(g: ConvGeometry, inputs: ConvInputs<WasmTensor>, gradOutput: WasmTensor, want: ConvGradRequest): ConvGrads<WasmTensor> | Promise<ConvGrads<WasmTensor>> {
+  #backward(g: ConvGeometry, p: ConvPointers, want: ConvGradRequest): ConvGrads<WasmTensor> | Promise<ConvGrads<WasmTensor>> {
     const { k, heap, memory } = this.#ready();
     const N = g.batch;
     const K = g.kernelH * g.kernelW;
@@ -364,7 +545,7 @@ export class WasmBackend implements Backend<WasmTensor> {
     const Cg = g.inChannels / g.groups;
     const CoutG = g.outChannels / g.groups;
     const CgK = Cg * K;
-    const wantMask = want.mask && inputs.mask !== null;
+    const wantMask = want.mask && g.hasMask;
     const wantBias = want.bias;
     const lens = {
       input: want.input ? N * g.inChannels * HW : -1,
@@ -380,7 +561,7 @@ export class WasmBackend implements Backend<WasmTensor> {
     const ginLen = Math.max(0, lens.input);
     const gwLen = Math.max(0, lens.weight);
     const nThreads = needCol2im || needIm2col ? partialThreads(this.#threads, total, (ginLen + gwLen) * 4) : 1;
-    const wsBytes = k.dcn_backward_ws_bytes(K, t.P, t.kcc, CoutG);
+    const wsBytes = needCol2im || needIm2col ? k.dcn_backward_ws_bytes(K, t.P, t.kcc, CoutG) : 0;
     const wtBytes = needCol2im ? g.groups * Math.ceil(CgK / 4) * 4 * CoutG * 4 : 0;
     const extra = nThreads - 1;
     const gradKeys = ['input', 'offset', 'mask', 'weight', 'bias'] as const;
@@ -391,7 +572,7 @@ export class WasmBackend implements Backend<WasmTensor> {
       ...Array.from({ length: needCol2im || needIm2col ? nThreads : 0 }, () => wsBytes),
     ];
     const ptrs = this.#allocAll(heap, sizes, 'deformConv2dBackward workspace');
-    const grads = gradKeys.map((key, i) => (lens[key] < 0 ? null : lens[key] === 0 ? new WasmTensor(0, 0) : new WasmTensor(ptrs[i], lens[key])));
+    const grads = gradKeys.map((key, i) => (lens[key] < 0 ? null : lens[key] === 0 ? this.#tensor(0, 0) : this.#tensor(ptrs[i], lens[key])));
     // Absent and zero-length grads did not need their (minimum 16-byte) blocks.
     for (let i = 0; i < 5; i++) if (lens[gradKeys[i]] <= 0) heap.free(ptrs[i], 16);
     const [wt, jobs0, counter, pgin, pgw] = ptrs.slice(5, 10);
@@ -420,8 +601,7 @@ export class WasmBackend implements Backend<WasmTensor> {
       }
       const common = {
         P: t.P, KCC: t.kcc, NTILES: t.ntiles, CB: CoutG, NCB: 1,
-        INPUT: inputs.input.ptr, WEIGHT: inputs.weight.ptr, OFFSET: inputs.offset.ptr,
-        MASK: inputs.mask?.ptr ?? 0, BIAS: inputs.bias?.ptr ?? 0, WPACK: wt, GOUT: gradOutput.ptr,
+        INPUT: p.input, WEIGHT: p.weight, OFFSET: p.offset, MASK: p.mask, BIAS: p.bias, WPACK: wt, GOUT: p.gradOutput,
         GOFF: grads[1]?.ptr ?? 0, GMASK: grads[2]?.ptr ?? 0, GB: grads[4]?.ptr ?? 0,
         WANT: (want.input ? 1 : 0) | (want.offset ? 2 : 0) | (wantMask ? 4 : 0) | (want.weight ? 8 : 0) | (wantBias ? 16 : 0),
       };
@@ -471,14 +651,33 @@ export class WasmBackend implements Backend<WasmTensor> {
       allocAll: (sizes, what) => this.#allocAll(heap, sizes, what),
       run: (fn, job, wss, counter, total, nThreads) =>
         this.#run(k, memory, fn, Array<number>(nThreads).fill(job), wss, counter, total, nThreads),
+      tensor: (ptr, length) => this.#tensor(ptr, length),
       release: (h) => this.release(h),
       isDisposed: () => this.#disposed,
     };
   }
 
+  /** The addresses of a RoI pooling call's tensors, checked as for the convolution (#convTensors). */
+  #roiTensors(g: RoiPoolGeometry, inputs: RoiPoolInputs<WasmTensor>, gradOutput: WasmTensor | null): { p: RoiPoolPointers; gout: number; used: Array<Storage | null> } {
+    const bins = g.pooledH * g.pooledW;
+    const input = this.#storage(inputs.input, 'input', g.batch * g.channels * g.inHeight * g.inWidth);
+    const rois = this.#storage(inputs.rois, 'rois', g.rois * 5);
+    const offset = this.#optionalStorage(inputs.offset, g.hasOffset, 'offset', g.rois * 2 * bins);
+    const mask = this.#optionalStorage(inputs.mask, g.hasMask, 'mask', g.rois * bins);
+    const gout = gradOutput === null ? null : this.#storage(gradOutput, 'gradOutput', g.rois * g.channels * bins);
+    return {
+      p: { input: input.ptr, rois: rois.ptr, offset: offset?.ptr ?? 0, mask: mask?.ptr ?? 0 },
+      gout: gout?.ptr ?? 0,
+      used: [input, rois, offset, mask, gout],
+    };
+  }
+
   deformRoiPool(g: RoiPoolGeometry, inputs: RoiPoolInputs<WasmTensor>): WasmTensor | Promise<WasmTensor> {
     this.#ready();
-    return this.#serial(() => roiPoolForward(this.#roiContext(), g, inputs));
+    return this.#serial(() => {
+      const { p, used } = this.#roiTensors(g, inputs, null);
+      return this.#pinned(used, () => roiPoolForward(this.#roiContext(), g, p));
+    });
   }
 
   deformRoiPoolBackward(
@@ -488,9 +687,16 @@ export class WasmBackend implements Backend<WasmTensor> {
     want: RoiPoolGradRequest,
   ): RoiPoolGrads<WasmTensor> | Promise<RoiPoolGrads<WasmTensor>> {
     this.#ready();
-    return this.#serial(() => roiPoolBackward(this.#roiContext(), g, inputs, gradOutput, want));
+    return this.#serial(() => {
+      const { p, gout, used } = this.#roiTensors(g, inputs, gradOutput);
+      return this.#pinned(used, () => roiPoolBackward(this.#roiContext(), g, p, gout, want));
+    });
   }
 
+  /**
+   * Terminates the workers and drops the memory. A call in flight rejects with DisposedError (its workers
+   * are stopped; nothing of it is delivered), and so does every queued call, before it touches memory.
+   */
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
@@ -499,6 +705,6 @@ export class WasmBackend implements Backend<WasmTensor> {
     this.#kernels = null;
     this.#heap = null;
     this.#memory = null;
-    await pool?.close();
+    await pool?.close(this.#disposedError('the backend "wasm", disposed while the call ran'));
   }
 }

@@ -53,11 +53,12 @@ describe('wasm memory', () => {
     expect(() => be.deformConv2d(g, { input: hi, weight: hw, offset: ho, mask: null, bias: null })).toThrow(LimitError);
     expect(be.memoryStats).toEqual(mid);
     const gradOutput = be.upload(new Float32Array(H * H), [1, 1, H, H]);
+    const hw1 = be.upload(new Float32Array(1), [1, 1, 1, 1]);
     const mid2 = be.memoryStats;
     const want = { input: true, offset: true, mask: false, weight: true, bias: false };
-    expect(() => be.deformConv2dBackward({ ...g, outChannels: 1 }, { input: hi, weight: hw, offset: ho, mask: null, bias: null }, gradOutput, want)).not.toThrow();
+    expect(() => be.deformConv2dBackward({ ...g, outChannels: 1 }, { input: hi, weight: hw1, offset: ho, mask: null, bias: null }, gradOutput, want)).not.toThrow();
     expect(be.memoryStats.inUse).toBeGreaterThan(mid2.inUse); // the returned gradients
-    for (const h of [hi, hw, ho, gradOutput]) be.release(h);
+    for (const h of [hi, hw, hw1, ho, gradOutput]) be.release(h);
     await be.dispose();
   });
 
@@ -107,13 +108,16 @@ describe('wasm memory', () => {
     const before = be.memoryStats;
     expect(() => be.deformRoiPool(g, { input, rois, offset: null, mask: null })).toThrow(LimitError);
     expect(be.memoryStats).toEqual(before);
-    // Backward: a grad_input of 1,000 x 64 x 100 x 100 floats (2.5 GB) from one RoI.
-    const big: RoiPoolGeometry = { ...g, batch: 1000, inHeight: 100, inWidth: 100, rois: 1, pooledH: 1, pooledW: 1 };
+    // Backward: an input of 64 x 256 x 256 floats (16.8 MB) fits, its gradient as well does not.
+    const big: RoiPoolGeometry = { ...g, inHeight: 256, inWidth: 256, rois: 1, pooledH: 1, pooledW: 1 };
+    const bigInput = be.upload(new Float32Array(C * 256 * 256), [1, C, 256, 256]);
+    const oneRoi = be.upload(roiData.subarray(0, 5), [1, 5]);
     const gout = be.upload(new Float32Array(C), [1, C, 1, 1]);
     const mid = be.memoryStats;
     const want = { input: true, offset: false, mask: false };
-    expect(() => be.deformRoiPoolBackward(big, { input, rois, offset: null, mask: null }, gout, want)).toThrow(LimitError);
+    expect(() => be.deformRoiPoolBackward(big, { input: bigInput, rois: oneRoi, offset: null, mask: null }, gout, want)).toThrow(LimitError);
     expect(be.memoryStats).toEqual(mid);
+    for (const h of [bigInput, oneRoi]) be.release(h);
     // Through core: the same typed error, and core's uploads are released.
     const host = { input: { shape: [1, C, 12, 14], data: new Float32Array(C * 12 * 14) }, rois: { shape: [R, 5], data: roiData } };
     const inUse = be.memoryStats.inUse;
