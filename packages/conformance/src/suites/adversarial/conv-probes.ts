@@ -27,7 +27,7 @@ import { gpuAllocationProbe } from './gpu-probes.js';
 import {
   dataGetterThatChanges, forgedResident, hostCopy, longLying, proxyData, scribble, shapeProxyThatChanges, sharedCopy, shortLying,
 } from './hostile.js';
-import { expectErrorRow, probe, sameRows } from './probe-rows.js';
+import { expectErrorRow, gradResults, probe, sameRows } from './probe-rows.js';
 
 const SUITE = 'adversarial';
 type ArgName = 'input' | 'weight' | 'offset' | 'mask' | 'bias';
@@ -58,9 +58,7 @@ function hostArgs(c: ConvCase): Record<ArgName, HostTensor> & { gradOutput: Host
 }
 
 function backwardResults(r: { readonly [K in GradName]?: { data: Float32Array } }): Results {
-  const out: Results = {};
-  for (const k of GRAD_NAMES) out[gradTensorName(k)] = r[k]?.data;
-  return out;
+  return gradResults(r, GRAD_NAMES, gradTensorName);
 }
 
 /** Forward and (when the backend has it) backward from pristine data: what every value probe must match. */

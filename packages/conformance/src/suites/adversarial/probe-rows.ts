@@ -97,3 +97,14 @@ export async function expectValueOrErrorRow(
   const pass = Object.is(got, want);
   return { ...base, maxAbsError: pass ? 0 : Math.abs(got - want) || Infinity, pass, detail: pass ? `computed ${want}` : `expected ${want} or a DcnError ${codes.join(' or ')}, got ${got}` };
 }
+
+/** Gradient results by row name (`grad_input`, ...): the `data` of each gradient an op returned. */
+export function gradResults<K extends string>(
+  r: { readonly [P in K]?: { readonly data: Float32Array } },
+  names: readonly K[],
+  rowName: (k: K) => string,
+): Record<string, Float32Array | undefined> {
+  const out: Record<string, Float32Array | undefined> = {};
+  for (const k of names) out[rowName(k)] = r[k]?.data;
+  return out;
+}

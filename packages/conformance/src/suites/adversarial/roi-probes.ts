@@ -17,7 +17,7 @@ import { defaultRoiPoolTolerance, roiGradTensorName } from '../../tolerances-roi
 import type { RoiPoolTensorName } from '../../vectors.js';
 import type { ConformanceRow, SuiteContext } from '../types.js';
 import { dataGetterThatChanges, forgedResident, hostCopy, scribble, shapeProxyThatChanges, sharedCopy } from './hostile.js';
-import { expectErrorRow, probe, sameRows } from './probe-rows.js';
+import { expectErrorRow, gradResults, probe, sameRows } from './probe-rows.js';
 
 const SUITE = 'roi-adversarial';
 type Results = Record<string, Float32Array | undefined>;
@@ -44,10 +44,8 @@ function hostArgs(c: RoiPoolCase): { input: HostTensor; rois: HostTensor; offset
   };
 }
 
-function gradResults(r: { readonly [K in RoiPoolGradName]?: { data: Float32Array } }): Results {
-  const out: Results = {};
-  for (const k of ROI_GRAD_NAMES) out[roiGradTensorName(k)] = r[k]?.data;
-  return out;
+function roiGrads(r: { readonly [K in RoiPoolGradName]?: { data: Float32Array } }): Results {
+  return gradResults(r, ROI_GRAD_NAMES, roiGradTensorName);
 }
 
 /** What the RoI fields of a hostile caller look like: a batch index far out of range, coordinates at float32's edge. */
@@ -64,7 +62,7 @@ export async function roiAdversarialSuite(ctx: SuiteContext): Promise<void> {
   const tol = (t: string) => defaultRoiPoolTolerance(t as RoiPoolTensorName, g, c.rois);
   const backward = hasRoiPoolBackward(backend);
   const cleanForward: Results = { output: (await deformRoiPool(hostArgs(c), params, { backend })).data };
-  const cleanBackward = backward ? gradResults(await deformRoiPoolBackward(hostArgs(c), params, { backend })) : null;
+  const cleanBackward = backward ? roiGrads(await deformRoiPoolBackward(hostArgs(c), params, { backend })) : null;
   const run = (name: string, fn: () => Promise<ConformanceRow[]>) => probe(SUITE, name, ctx.row, fn);
   const forwardRows = async (name: string, args: unknown) =>
     sameRows(SUITE, name, { output: (await deformRoiPool(args as never, params, { backend })).data }, cleanForward, tol);
@@ -83,7 +81,7 @@ export async function roiAdversarialSuite(ctx: SuiteContext): Promise<void> {
       const pending = deformRoiPoolBackward(a, params, { backend });
       poison(a.rois.data);
       scribble(a.gradOutput.data, NaN);
-      return sameRows(SUITE, 'mutate_rois_after_call_backward', gradResults(await pending), cleanBackward!, tol);
+      return sameRows(SUITE, 'mutate_rois_after_call_backward', roiGrads(await pending), cleanBackward!, tol);
     });
   }
   await run('rois_getter_changes', () => forwardRows('rois_getter_changes', { ...hostArgs(c), rois: dataGetterThatChanges(shapes.rois, c.rois) }));
@@ -157,7 +155,7 @@ async function nearLimitGridRows(backend: Backend, seed: number): Promise<Confor
   const rows = sameRows(SUITE, 'adaptive_grid_near_limit', { output: (await deformRoiPool(args, params, { backend })).data }, { output: referenceRoiForward(c) }, tol);
   if (hasRoiPoolBackward(backend)) {
     const want = referenceRoiBackward(c);
-    const got = gradResults(await deformRoiPoolBackward({ ...args, gradOutput: { shape: s.output, data: c.gradOutput! } }, params, { backend }));
+    const got = roiGrads(await deformRoiPoolBackward({ ...args, gradOutput: { shape: s.output, data: c.gradOutput! } }, params, { backend }));
     rows.push(...sameRows(SUITE, 'adaptive_grid_near_limit', got, { grad_input: want.input, grad_mask: want.mask ?? undefined }, tol));
   }
   return rows;
