@@ -136,7 +136,9 @@ typedef struct {
   i32 *segCol;       /* [nseg] first column of each segment's 4 lanes */
   double *segW, *segD; /* [nseg * 4] lane weights WX, DX */
   u8 *segBits;       /* [nseg] owned lanes */
-  double *acc;       /* [3 * bins] gather accumulators (backward) */
+  v128_t *accF;      /* [3 * bins] gather: float32 lanes of the current chain of A, B, X (backward) */
+  double *accD;      /* [3 * bins] gather: their totals, in double */
+  i32 *accN;         /* [bins] gather: terms in the current chain */
 } RoiPlan;
 
 /* Carves the workspace from byte address `base` (0 for a dry run that only measures). Offsets are summed
@@ -171,7 +173,9 @@ static double plan_carve(RoiPlan *pl, uintptr_t base, const RoiJob *J, int deriv
   pl->segW = carve(&p, nseg * 32);
   pl->segD = carve(&p, nseg * 32);
   pl->segBits = carve(&p, nseg);
-  pl->acc = accs ? carve(&p, 3 * bins * 8) : 0;
+  pl->accF = accs ? carve(&p, 3 * bins * 16) : 0;
+  pl->accD = accs ? carve(&p, 3 * bins * 8) : 0;
+  pl->accN = accs ? carve(&p, bins * 4) : 0;
   return p - (double)base;
 }
 
@@ -566,20 +570,30 @@ EXPORT(roi_pool_gather_chunk) void roi_pool_gather_chunk(const RoiJob *J, i32 ch
   for (i32 bin0 = 0; bin0 < bins;) {
     const i32 bin1 = plan_bins(J, &pl, &g, r, bin0, derivs);
     const i32 nb = bin1 - bin0;
-    /* Float32 chains over at most LONG_BIN entries of one block of GATHER_BLOCK channels; their lane
-     * sums are added in double (a bin sums entries x channels terms: long for big bins or many channels). */
-    double *accA = pl.acc, *accB = pl.acc + nb, *accX = pl.acc + 2 * nb;
-    for (i32 q = 0; q < 3 * nb; q++) pl.acc[q] = 0.0;
+    /* A bin sums entries x channel blocks terms (long for a big bin or many channels): float32 chains
+     * of at most LONG_BIN multiply-adds per lane, whose lane sums are added in double. A normal bin
+     * (entries x C/16 <= LONG_BIN) is one chain, summed in double once at the end. */
+    v128_t *accA = pl.accF, *accB = pl.accF + nb, *accX = pl.accF + 2 * nb;
+    double *totA = pl.accD, *totB = pl.accD + nb, *totX = pl.accD + 2 * nb;
     const v128_t zero = wasm_f32x4_splat(0.0f);
+    for (i32 q = 0; q < 3 * nb; q++) pl.accF[q] = zero, pl.accD[q] = 0.0;
+    for (i32 q = 0; q < nb; q++) pl.accN[q] = 0;
     for (i32 cb = c0; cb < c1; cb += GATHER_BLOCK) {
       const i32 n = imin(GATHER_BLOCK, c1 - cb);
       const float *x = plane0 + (i64)cb * HW;
       for (i32 q = 0; q < nb; q++) {
         for (i32 k = 0; k < n; k++) gq[k] = gout[(i64)(cb + k) * bins + bin0 + q];
-        const i32 end = pl.start[q + 1];
-        for (i32 e0 = pl.start[q]; e0 < end; e0 += LONG_BIN) {
-          const i32 e1 = imin(e0 + LONG_BIN, end);
-          v128_t a = zero, b = zero, xx = zero;
+        v128_t a = accA[q], b = accB[q], xx = accX[q];
+        i32 terms = pl.accN[q];
+        for (i32 e0 = pl.start[q], end = pl.start[q + 1]; e0 < end;) {
+          if (terms == LONG_BIN) {
+            totA[q] += hsum_f64(a);
+            totB[q] += hsum_f64(b);
+            totX[q] += hsum_f64(xx);
+            a = b = xx = zero;
+            terms = 0;
+          }
+          const i32 e1 = imin(end, e0 + (LONG_BIN - terms));
           for (i32 e = e0; e < e1; e++) {
             const v128_t t = fold_channels(&pl, e, x, HW, gq, n, narrow);
             a = MADD(t, pl.wa[e], a);
@@ -588,22 +602,28 @@ EXPORT(roi_pool_gather_chunk) void roi_pool_gather_chunk(const RoiJob *J, i32 ch
               xx = MADD(t, pl.wc[e], xx);
             }
           }
-          accA[q] += hsum_f64(a);
-          if (derivs) {
-            accB[q] += hsum_f64(b);
-            accX[q] += hsum_f64(xx);
-          }
+          terms += e1 - e0;
+          e0 = e1;
         }
+        accA[q] = a;
+        accB[q] = b;
+        accX[q] = xx;
+        pl.accN[q] = terms;
       }
+    }
+    for (i32 q = 0; q < nb; q++) {
+      totA[q] += hsum_f64(accA[q]);
+      totB[q] += hsum_f64(accB[q]);
+      totX[q] += hsum_f64(accX[q]);
     }
     /* A NaN bin's value is NaN in every channel, so are its sums over a non-empty block (C = 0 has no
      * channel to carry it: its gradients stay 0, as the sum over no channels is). */
     const int poison = c1 > c0;
     for (i32 q = 0; q < nb; q++) {
       const int nan = poison && pl.nanBin[q];
-      part[bin0 + q] = nan ? NAN_F32 : (float)accA[q];
-      part[bins + bin0 + q] = nan ? NAN_F32 : (float)accB[q];
-      part[2 * bins + bin0 + q] = nan ? NAN_F32 : (float)accX[q];
+      part[bin0 + q] = nan ? NAN_F32 : (float)totA[q];
+      part[bins + bin0 + q] = nan ? NAN_F32 : (float)totB[q];
+      part[2 * bins + bin0 + q] = nan ? NAN_F32 : (float)totX[q];
     }
     bin0 = bin1;
   }
