@@ -27,6 +27,7 @@
  * Semantics follow backend-cpu's sampling-plan.ts / col2im.ts: y = f32(oy*sh - padTop + i*dh) + dy in float32.
  */
 import { atomicAddF32Wgsl } from './atomic-add-wgsl.js';
+import { BLOCKED_SUM_WGSL } from './blocked-sum-wgsl.js';
 import { SAMPLING_WGSL } from './sampling-wgsl.js';
 import { storageWgsl, type StorageType } from './storage-type.js';
 
@@ -34,7 +35,7 @@ import { storageWgsl, type StorageType } from './storage-type.js';
 export const BWD_FIELDS = [
   'cin', 'h', 'w', 'cout', 'kh', 'kw', 'sh', 'sw', 'padT', 'padL', 'dh', 'dw',
   'og', 'ho', 'wo', 'hasMask', 'cinPerG', 'coutPerG', 'cinPerOg', 'k', 'n', 'wantOffset', 'wantMask', 'total',
-  'rowStride', 'pad0', 'pad1', 'pad2',
+  'rowStride', 'nBase', 'cBase', 'cCount',
 ] as const;
 
 export const BWD_WORKGROUP = 64;
@@ -57,7 +58,7 @@ ${fields}
 // grad_input accumulator: float32 bit patterns, whatever ST is.
 @group(0) @binding(8) var<storage, read_write> gin: array<atomic<u32>>;
 ${SAMPLING_WGSL}
-
+${BLOCKED_SUM_WGSL}
 struct Plan {
   base: i32,     // floor(y)*W + floor(x) (meaningful where a corner bit is set)
   flags: u32,    // corner bits 1,2,4,8 (in image, no range test), 16 = in range
@@ -138,10 +139,18 @@ fn gradCol(n: u32, c: u32, t: u32, q: u32) -> f32 {
   let coutPerG = u32(P.coutPerG);
   let grp = c / cinPerG;
   let cl = c % cinPerG;
+  // Blocked as nested loops (no per-term bookkeeping in this innermost loop of gradCoord and gradInput); a
+  // single block is exactly the sequential sum.
+  let blk = sumBlock(f32(coutPerG));
   var s = 0.0;
-  for (var col = 0u; col < coutPerG; col++) {
-    let co = grp * coutPerG + col;
-    s += f32(wgt[(co * cinPerG + cl) * K + t]) * f32(gout[(n * u32(P.cout) + co) * HoWo + q]);
+  for (var b0 = 0u; b0 < coutPerG; b0 += blk) {
+    var part = 0.0;
+    let b1 = min(coutPerG, b0 + blk);
+    for (var col = b0; col < b1; col++) {
+      let co = grp * coutPerG + col;
+      part += f32(wgt[(co * cinPerG + cl) * K + t]) * f32(gout[(n * u32(P.cout) + co) * HoWo + q]);
+    }
+    s = select(s + part, part, b0 == 0u);
   }
   return s;
 }
@@ -152,12 +161,12 @@ fn gradBias(@builtin(global_invocation_id) gid: vec3<u32>) {
   let co = linearId(gid);
   if (co >= u32(P.total)) { return; }
   let HoWo = u32(P.ho * P.wo);
-  var s = 0.0;
+  var s = SumF32New(f32(P.n) * f32(HoWo));
   for (var n = 0u; n < u32(P.n); n++) {
     let b = (n * u32(P.cout) + co) * HoWo;
-    for (var q = 0u; q < HoWo; q++) { s += f32(gout[b + q]); }
+    for (var q = 0u; q < HoWo; q++) { SumF32Add(&s, f32(gout[b + q])); }
   }
-  out0[co] = ST(s);
+  out0[co] = ST(SumF32Value(s));
 }
 
 @compute @workgroup_size(${BWD_WORKGROUP})
@@ -174,7 +183,7 @@ fn gradWeight(@builtin(global_invocation_id) gid: vec3<u32>) {
   let og = c / u32(P.cinPerOg);
   let HoWo = u32(P.ho * P.wo);
   let HW = u32(P.h * P.w);
-  var s = 0.0;
+  var s = SumF32New(f32(P.n) * f32(HoWo));
   for (var n = 0u; n < u32(P.n); n++) {
     let gb = (n * u32(P.cout) + co) * HoWo;
     let xOff = (n * u32(P.cin) + c) * HW;
@@ -183,14 +192,14 @@ fn gradWeight(@builtin(global_invocation_id) gid: vec3<u32>) {
       let pl = makePlan(n, og, t, q);
       if ((pl.flags & 16u) != 0u) {
         let v = bilinearValue(pl, corners(pl, xOff));
-        s += go * (pl.m * v);
+        SumF32Add(&s, go * (pl.m * v));
       } else {
         // Out of range the column is mask * 0, and gradOutput * (mask * 0) is 0 unless either is not finite.
-        s += timesZero(pl.m) + timesZero(go);
+        SumF32Add(&s, timesZero(pl.m) + timesZero(go));
       }
     }
   }
-  out0[e] = ST(s);
+  out0[e] = ST(SumF32Value(s));
 }
 
 @compute @workgroup_size(${BWD_WORKGROUP})
@@ -210,40 +219,39 @@ fn gradCoord(@builtin(global_invocation_id) gid: vec3<u32>) {
   let lx = pl.lx;
   let hy = 1.0 - ly;
   let hx = 1.0 - lx;
-  var gy = 0.0;
-  var gx = 0.0;
-  var gm = 0.0;
   let cpo = u32(P.cinPerOg);
+  // (grad_offset y, grad_offset x, grad_mask), summed over the offset group's channels.
+  var s = SumV3New(f32(cpo));
   let inRange = (pl.flags & 16u) != 0u;
   let anyCorner = (pl.flags & 15u) != 0u;
   for (var c = og * cpo; c < (og + 1u) * cpo; c++) {
     let g = gradCol(n, c, t, q);
     let v = corners(pl, (n * u32(P.cin) + c) * HW);
+    var gm = 0.0;
     if (inRange) {
-      gm += g * bilinearValue(pl, v);
+      gm = g * bilinearValue(pl, v);
     } else {
-      gm += timesZero(g);
+      gm = timesZero(g);
     }
     if (anyCorner) {
       let ddy = lx * (v.w - v.y) + hx * (v.z - v.x);
       let ddx = ly * (v.w - v.z) + hy * (v.y - v.x);
-      gy += pl.m * ddy * g;
-      gx += pl.m * ddx * g;
+      SumV3Add(&s, vec3<f32>(pl.m * ddy * g, pl.m * ddx * g, gm));
     } else {
       // Every corner reads 0: torchvision's mask * (fraction * (0 - 0) + ...) * grad_col is 0 unless the
       // mask, grad_col or the other axis' fraction (NaN for a non-finite coordinate) is not finite.
       let z = timesZero(pl.m) + timesZero(g);
-      gy += z + timesZero(lx);
-      gx += z + timesZero(ly);
+      SumV3Add(&s, vec3<f32>(z + timesZero(lx), z + timesZero(ly), gm));
     }
   }
+  let sum = SumV3Value(s);
   if (P.wantOffset != 0) {
     let ob = ((n * ogs + og) * 2u * K + 2u * t) * HoWo + q;
-    out0[ob] = ST(gy);
-    out0[ob + HoWo] = ST(gx);
+    out0[ob] = ST(sum.x);
+    out0[ob + HoWo] = ST(sum.y);
   }
   if (P.wantMask != 0) {
-    out1[((n * ogs + og) * K + t) * HoWo + q] = ST(gm);
+    out1[((n * ogs + og) * K + t) * HoWo + q] = ST(sum.z);
   }
 }
 
@@ -255,10 +263,13 @@ fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
   let HoWo = u32(P.ho * P.wo);
   let HW = u32(P.h * P.w);
   let cin = u32(P.cin);
+  // This dispatch covers channels [cBase, cBase + cCount) of images nBase, nBase + 1, ... (see backward.ts:
+  // a slab keeps every linear index of a dispatch below 2^30, however large N * Cin * K * Ho * Wo is).
+  let cCount = u32(P.cCount);
   let q = e % HoWo;
   let t = (e / HoWo) % K;
-  let c = (e / (HoWo * K)) % cin;
-  let n = e / (HoWo * K * cin);
+  let c = u32(P.cBase) + (e / (HoWo * K)) % cCount;
+  let n = u32(P.nBase) + e / (HoWo * K * cCount);
   let og = c / u32(P.cinPerOg);
   let pl = makePlan(n, og, t, q);
   let s = pl.scatter;

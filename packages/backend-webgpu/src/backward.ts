@@ -12,6 +12,37 @@ import type { StorageType } from './storage-type.js';
 
 type Entry = 'gradBias' | 'gradWeight' | 'gradCoord' | 'gradInput' | 'storeGradInput';
 
+/** Most invocations of one gradInput dispatch (see gradInputSlabs). */
+export const MAX_DISPATCH_ITEMS = 2 ** 30;
+
+/** A gradInput dispatch: images [nBase, nBase + nCount) x channels [cBase, cBase + cCount). */
+export interface GradInputSlab {
+  readonly nBase: number;
+  readonly nCount: number;
+  readonly cBase: number;
+  readonly cCount: number;
+}
+
+/**
+ * The dispatches of gradInput, one invocation per (n, c, tap, pixel): N * Cin * K * Ho * Wo can pass 2^32
+ * (Cin 256, a 3x3 kernel and 2M output pixels already do), where a linear invocation id wraps and the i32
+ * `total` uniform overflows. So the work goes in slabs of whole images or, when one image is too much, of
+ * channels, each of at most `maxItems` invocations. `plane` = K * Ho * Wo is at most half the offset
+ * tensor's size, below 2^30, so a slab of one channel always fits.
+ */
+export function gradInputSlabs(batch: number, channels: number, plane: number, maxItems = MAX_DISPATCH_ITEMS): GradInputSlab[] {
+  const slabs: GradInputSlab[] = [];
+  if (plane <= 0 || channels <= 0) return slabs;
+  const cStep = Math.min(channels, Math.max(1, Math.floor(maxItems / plane)));
+  const nStep = cStep < channels ? 1 : Math.max(1, Math.floor(maxItems / (plane * channels)));
+  for (let n0 = 0; n0 < batch; n0 += nStep) {
+    for (let c0 = 0; c0 < channels; c0 += cStep) {
+      slabs.push({ nBase: n0, nCount: Math.min(nStep, batch - n0), cBase: c0, cCount: Math.min(cStep, channels - c0) });
+    }
+  }
+  return slabs;
+}
+
 export interface BackwardBuffers {
   readonly input: GPUBuffer;
   readonly weight: GPUBuffer;
@@ -65,17 +96,19 @@ export class BackwardKernels {
       sh: g.strideH, sw: g.strideW, padT: g.padTop, padL: g.padLeft, dh: g.dilationH, dw: g.dilationW,
       og: g.offsetGroups, ho: g.outHeight, wo: g.outWidth, hasMask: b.mask ? 1 : 0,
       cinPerG: g.inChannels / g.groups, coutPerG: g.outChannels / g.groups, cinPerOg: g.inChannels / g.offsetGroups,
-      k: K, n: g.batch, wantOffset: b.gOffset ? 1 : 0, wantMask: b.gMask ? 1 : 0, total: 0, rowStride: 0, pad0: 0, pad1: 0, pad2: 0,
+      k: K, n: g.batch, wantOffset: b.gOffset ? 1 : 0, wantMask: b.gMask ? 1 : 0, total: 0, rowStride: 0, nBase: 0, cBase: 0, cCount: g.inChannels,
     };
     const enc = dev.createCommandEncoder();
     const uniforms: GPUBuffer[] = [];
-    const dispatch = (entry: Entry, total: number, out0: GPUBuffer | null, out1: GPUBuffer | null, gin: GPUBuffer | null) => {
+    const dispatch = (entry: Entry, total: number, out0: GPUBuffer | null, out1: GPUBuffer | null, gin: GPUBuffer | null, slab?: { nBase: number; cBase: number; cCount: number }) => {
       if (total === 0) return;
       const groups = Math.ceil(total / BWD_WORKGROUP);
       const gx = Math.min(groups, maxDim);
       const gy = Math.ceil(groups / gx);
-      if (gy > maxDim) throw new RangeError(`backward: ${total} invocations exceed the dispatch grid`);
-      const p = { ...base, total, rowStride: gx * BWD_WORKGROUP };
+      // `total` is an i32 uniform and linear ids (< total + one row) u32: every total is a tensor size,
+      // which core keeps below 2^31, or a gradInput slab.
+      if (gy > maxDim || total > 2 ** 31 - 1) throw new RangeError(`backward: ${total} invocations exceed the dispatch grid`);
+      const p = { ...base, ...slab, total, rowStride: gx * BWD_WORKGROUP };
       const u = uniformBuffer(dev, new Int32Array(BWD_FIELDS.map((f) => p[f])));
       uniforms.push(u);
       const bind = this.slots.bindGroup(u, [b.input, b.weight, b.offset, b.mask, b.gradOut], [out0, out1, gin]);
@@ -87,7 +120,9 @@ export class BackwardKernels {
     if (b.gInput) {
       const acc = b.gInputF32 ?? b.gInput;
       enc.clearBuffer(acc);
-      dispatch('gradInput', g.batch * g.inChannels * K * HoWo, null, null, acc);
+      for (const slab of gradInputSlabs(g.batch, g.inChannels, K * HoWo)) {
+        dispatch('gradInput', slab.nCount * slab.cCount * K * HoWo, null, null, acc, { nBase: slab.nBase, cBase: slab.cBase, cCount: slab.cCount });
+      }
       if (b.gInputF32) dispatch('storeGradInput', g.batch * g.inChannels * g.inHeight * g.inWidth, b.gInput, null, b.gInputF32);
     }
     dev.queue.submit([enc.finish()]);

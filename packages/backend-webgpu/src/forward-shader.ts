@@ -11,7 +11,9 @@
  *       for each chunk of channels (chunk rows = channels x taps <= CHUNK_ROWS)
  *         sample the deformable columns [rows x TILE_P] from the plan into workgroup memory,
  *         stage the weights [rows x TILE_CO],
- *         each invocation accumulates a 4 x 4 register tile (4 couts x 4 pixels).
+ *         each invocation accumulates a 4 x 4 register tile (4 couts x 4 pixels);
+ *       every `flush` chunks the tile's block sums are added into the totals (blocked summation, so a
+ *       long reduction keeps float32 accuracy; see forwardFlushChunks).
  *
  * Semantics follow torchvision (see backend-cpu/src/sampling-plan.ts): y = f32(oy*sh - padTop + i*dh) + dy
  * in float32, value 0 once y <= -1 || y >= H (x likewise), corners outside the image are never read, the
@@ -34,8 +36,25 @@ export const WORKGROUP_BYTES = PLAN_TAPS * TILE_P * (4 + 4 + 16 + 4) + CHUNK_ROW
 /** Field order of the uniform block (all i32). */
 export const PARAM_FIELDS = [
   'cin', 'h', 'w', 'cout', 'kh', 'kw', 'sh', 'sw', 'padT', 'padL', 'dh', 'dw',
-  'og', 'ho', 'wo', 'hasMask', 'hasBias', 'cinPerG', 'coutPerG', 'cinPerOg', 'k', 'coTiles', 'n0', 'pad0',
+  'og', 'ho', 'wo', 'hasMask', 'hasBias', 'cinPerG', 'coutPerG', 'cinPerOg', 'k', 'coTiles', 'n0', 'flush',
 ] as const;
+
+/**
+ * The `flush` parameter: after how many channel chunks the running block sum is added into the total.
+ * A float32 sum of R terms in one accumulator is off by up to ~R/2 ulps of the sum (adding a small term to
+ * a large total loses its low bits, and with terms of one sign the losses add up: a 2000x2000 kernel on a
+ * 1x1 output came out 2% low). Summing blocks of about sqrt(R) rows and adding the block sums brings that
+ * to ~2*sqrt(R)/2 ulps, for one vector add per block. A chunk holds up to CHUNK_ROWS rows (channels x
+ * taps of a tap block), so a block of about sqrt(R) rows is about chunks/sqrt(R) chunks.
+ */
+export function forwardFlushChunks(cinPerG: number, taps: number): number {
+  const rows = cinPerG * taps;
+  if (rows === 0) return 1;
+  const tapBlock = Math.min(PLAN_TAPS, taps);
+  const perChunk = Math.max(1, Math.floor(CHUNK_ROWS / tapBlock));
+  const chunks = Math.ceil(taps / PLAN_TAPS) * Math.ceil(cinPerG / perChunk);
+  return Math.min(2 ** 30, Math.max(1, Math.round(chunks / Math.sqrt(rows))));
+}
 
 export function forwardShader(storage: StorageType): string {
   const fields = PARAM_FIELDS.map((f) => `  ${f}: i32,`).join('\n');
@@ -85,8 +104,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tx = tid % 8u;
   let ty = tid / 8u;
 
+  // acc: the current block's sums; tot: the completed blocks' (added every P.flush chunks).
   var acc: array<vec4<f32>, 4>;
-  for (var m = 0u; m < 4u; m++) { acc[m] = vec4<f32>(0.0); }
+  var tot: array<vec4<f32>, 4>;
+  for (var m = 0u; m < 4u; m++) { acc[m] = vec4<f32>(0.0); tot[m] = vec4<f32>(0.0); }
+  let flush = u32(P.flush);
+  var chunks = 0u;
+  var flushed = false;
 
   let cBeg = grp * cinPerG;
   let cEnd = cBeg + cinPerG;
@@ -185,6 +209,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           acc[2] += wT[r * TCO + ty + 16u] * a;
           acc[3] += wT[r * TCO + ty + 24u] * a;
         }
+        chunks += 1u;
+        if (chunks == flush) {
+          for (var m = 0u; m < 4u; m++) {
+            tot[m] += acc[m];
+            acc[m] = vec4<f32>(0.0);
+          }
+          chunks = 0u;
+          flushed = true;
+        }
         workgroupBarrier();
       }
     }
@@ -201,7 +234,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let rowBase = (n * cout + oc) * HoWo;
       for (var k = 0u; k < 4u; k++) {
         let q = p0 + tx + 8u * k;
-        if (q < HoWo) { outp[rowBase + q] = ST(acc[m][k] + b); }
+        // Without a completed block the sum is acc alone (0 + acc would turn -0 into +0).
+        let s = select(acc[m][k], tot[m][k] + acc[m][k], flushed);
+        if (q < HoWo) { outp[rowBase + q] = ST(s + b); }
       }
     }
   }

@@ -34,6 +34,7 @@
  * or Inf in the mask, the input or gradOutput propagates by plain arithmetic, which is IEEE at run time.
  */
 import { atomicAddF32Wgsl } from './atomic-add-wgsl.js';
+import { BLOCKED_SUM_WGSL } from './blocked-sum-wgsl.js';
 import { NONFINITE_WGSL } from './nonfinite-wgsl.js';
 import { storageWgsl, type StorageType } from './storage-type.js';
 
@@ -57,7 +58,7 @@ export type RoiEntry = 'forward' | 'gradBin' | 'gradInput' | 'accToStorage';
 export function roiPoolShader(storage: StorageType): string {
   const ints = ROI_INT_FIELDS.map((f) => `  ${f}: i32,`).join('\n');
   const floats = ROI_FLOAT_FIELDS.map((f) => `  ${f}: f32,`).join('\n');
-  return `${storageWgsl(storage)}${NONFINITE_WGSL}
+  return `${storageWgsl(storage)}${NONFINITE_WGSL}${BLOCKED_SUM_WGSL}
 struct Params {
 ${ints}
 ${floats}
@@ -235,20 +236,23 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let g = roiGeometry(r);
   let o = binOrigin(g, r, bin);
   let nanBin = binIsNan(g, o);
-  var sum: array<f32, ${ROI_CHANNEL_BLOCK}>;
-  for (var k = 0u; k < CB; k++) { sum[k] = 0.0; }
   let gh = select(g.gh, 0, nanBin);
+  // The block's channels side by side (lanes past nc stay 0); up to 2^20 samples, hence the blocked sum.
+  var acc = SumV4New(f32(max(gh, 0)) * f32(max(g.gw, 0)));
   for (var iy = 0; iy < gh; iy++) {
     for (var ix = 0; ix < g.gw; ix++) {
       let p = samplePos(g, o, iy, ix);
       let t = bilinearTap(p.x, p.y);
       if (!t.ok) { continue; }
       let wv = tapWeights(t);
+      var v = vec4<f32>(0.0);
       for (var k = 0u; k < nc; k++) {
-        sum[k] += dot(wv, corners(t, g.plane0 + (c0 + k) * HW));
+        v[k] = dot(wv, corners(t, g.plane0 + (c0 + k) * HW));
       }
+      SumV4Add(&acc, v);
     }
   }
+  let sum = SumV4Value(acc);
   let m = binMask(r, bin);
   for (var k = 0u; k < nc; k++) {
     out0[(r * C + c0 + k) * bins + bin] = ST(select(sum[k] / g.count * m, binNan(o), nanBin));
@@ -268,6 +272,8 @@ fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   // (sum over this lane's channels and the samples of) gout * dv/dy, gout * dv/dx, gout * v.
   var s = vec3<f32>(0.0);
   let live = e < u32(P.total);
+  // Up to 2^20 samples times C / LANES channels a lane: a blocked sum.
+  var acc: SumV3;
   var g: Roi;
   var r = 0u;
   var bin = 0u;
@@ -282,6 +288,8 @@ fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     nanBin = C > 0u && binIsNan(g, o);
     nan = binNan(o);
     let gh = select(g.gh, 0, nanBin);
+    let laneChannels = (C + LANES - 1u - lane) / LANES;
+    acc = SumV3New(f32(max(gh, 0)) * f32(max(g.gw, 0)) * f32(laneChannels));
     for (var iy = 0; iy < gh; iy++) {
       for (var ix = 0; ix < g.gw; ix++) {
         let p = samplePos(g, o, iy, ix);
@@ -295,10 +303,11 @@ fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
           let v = corners(t, g.plane0 + c * HW);
           let dvdy = t.fy * (hx * (v.z - v.x) + t.lx * (v.w - v.y));
           let dvdx = t.fx * (hy * (v.y - v.x) + t.ly * (v.w - v.z));
-          s += go * vec3<f32>(dvdy, dvdx, dot(wv, v));
+          SumV3Add(&acc, go * vec3<f32>(dvdy, dvdx, dot(wv, v)));
         }
       }
     }
+    s = SumV3Value(acc);
   }
   partial[tid] = s;
   workgroupBarrier();

@@ -27,7 +27,7 @@ import {
   type RoiPoolInputs,
 } from '@dcnv2/core';
 import { BackwardKernels } from './backward.js';
-import { forwardShader, PARAM_FIELDS, TILE_CO, TILE_P, WORKGROUP, WORKGROUP_BYTES } from './forward-shader.js';
+import { forwardFlushChunks, forwardShader, PARAM_FIELDS, TILE_CO, TILE_P, WORKGROUP, WORKGROUP_BYTES } from './forward-shader.js';
 import { decodeFloat16, encodeFloat16 } from './float16.js';
 import { COPY_DST, COPY_SRC, encodeDispatch, MAP_MODE_READ, MAP_READ, STORAGE, uniformBuffer } from './gpu-plumbing.js';
 import { defaultGpu } from './node-gpu.js';
@@ -370,7 +370,8 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
       cin: g.inChannels, h: g.inHeight, w: g.inWidth, cout: g.outChannels, kh: g.kernelH, kw: g.kernelW,
       sh: g.strideH, sw: g.strideW, padT: g.padTop, padL: g.padLeft, dh: g.dilationH, dw: g.dilationW,
       og: g.offsetGroups, ho: g.outHeight, wo: g.outWidth, hasMask: inputs.mask ? 1 : 0, hasBias: inputs.bias ? 1 : 0,
-      cinPerG: g.inChannels / g.groups, coutPerG, cinPerOg: g.inChannels / g.offsetGroups, k: taps, coTiles, n0: 0, pad0: 0,
+      cinPerG: g.inChannels / g.groups, coutPerG, cinPerOg: g.inChannels / g.offsetGroups, k: taps, coTiles, n0: 0,
+      flush: forwardFlushChunks(g.inChannels / g.groups, taps),
     };
     const pipeline = this.pipeline!;
     const dummy = this.dummy!;
