@@ -1,13 +1,15 @@
 /**
  * Host side of RoI pooling: pipelines of roi-pool-shader.ts (one explicit bind group layout for all entry
  * points, compiled lazily per storage type and entry point on first use, so a backend that never pools
- * never compiles them), bind groups and dispatches. Buffers arrive allocated by the backend; the only
- * buffer made here is the float32 accumulator of an f16 grad_input. Dispatches are 2-D grids split at
+ * never compiles them), bind groups and dispatches. Compiling is asynchronous (`ready`); recording and
+ * submitting (`forward`, `backward`) is synchronous, so the backend runs it, with its allocations, inside
+ * one group of GPU error scopes. Every buffer arrives allocated by the backend (also the float32
+ * accumulator of an f16 grad_input), so its memory limit sees them all. Dispatches are 2-D grids split at
  * maxComputeWorkgroupsPerDimension; a problem beyond maxComputeWorkgroupsPerDimension^2 workgroups
  * throws LimitError.
  */
-import { LimitError, type RoiPoolGeometry } from '@dcnv2/core';
-import { COPY_DST, COPY_SRC, encodeDispatch, SlotBindings, STORAGE, uniformBuffer } from './gpu-plumbing.js';
+import { BackendError, LimitError, type RoiPoolGeometry } from '@dcnv2/core';
+import { encodeDispatch, SlotBindings, uniformBuffer } from './gpu-plumbing.js';
 import {
   BINS_PER_GROUP, ROI_CHANNEL_BLOCK, ROI_FLOAT_FIELDS, ROI_INT_FIELDS, ROI_WORKGROUP, roiPoolShader, type RoiEntry,
 } from './roi-pool-shader.js';
@@ -45,6 +47,8 @@ export class RoiPoolKernels {
   private readonly pipelineLayout: GPUPipelineLayout;
   private readonly modules = new Map<StorageType, GPUShaderModule>();
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  /** The pipelines compiled so far, by `storage:entry`. */
+  private readonly compiled = new Map<string, GPUComputePipeline>();
 
   constructor(private readonly dev: GPUDevice) {
     this.slots = new SlotBindings(dev, 'dcnv2 roi pool');
@@ -72,18 +76,32 @@ export class RoiPoolKernels {
     return p;
   }
 
+  /** Compiles, once, the pipelines of `entries` for `storage`: `forward` and `backward` need them. */
+  async ready(storage: StorageType, entries: readonly RoiEntry[]): Promise<void> {
+    await Promise.all(entries.map(async (entry) => {
+      const key = `${storage}:${entry}`;
+      if (this.compiled.has(key)) return;
+      try {
+        this.compiled.set(key, await this.pipeline(storage, entry));
+      } catch (e) {
+        throw new BackendError({ argument: 'backend', expected: `the RoI pooling kernel ${entry} (${storage}) to compile`, actual: (e as Error)?.name ?? e }, String((e as Error)?.message ?? e));
+      }
+    }));
+  }
+
   /** Forward into `output` (`[R, C, ph, pw]`, allocated by the caller). */
-  async forward(storage: StorageType, g: RoiPoolGeometry, b: RoiPoolBuffers, output: GPUBuffer, maxDim: number): Promise<void> {
+  forward(storage: StorageType, g: RoiPoolGeometry, b: RoiPoolBuffers, output: GPUBuffer, maxDim: number): void {
     const items = g.rois * cBlocks(g) * g.pooledH * g.pooledW;
     if (items === 0) return;
-    await this.record(storage, g, b, [{ entry: 'forward', items, out0: output }], maxDim, null);
+    this.record(storage, g, b, [{ entry: 'forward', items, out0: output }], maxDim, null);
   }
 
   /**
    * Every requested gradient. grad_input is cleared first (a RoI-less call gives zeros); with f16 storage it
-   * is accumulated in a float32 scratch buffer and converted at the end.
+   * is accumulated in `scratch`, a float32 buffer of as many elements (null with f32 storage), and
+   * converted at the end.
    */
-  async backward(storage: StorageType, g: RoiPoolGeometry, b: RoiPoolBuffers, gradOut: GPUBuffer, out: RoiPoolGradBuffers, maxDim: number): Promise<void> {
+  backward(storage: StorageType, g: RoiPoolGeometry, b: RoiPoolBuffers, gradOut: GPUBuffer, out: RoiPoolGradBuffers, scratch: GPUBuffer | null, maxDim: number): void {
     const bins = g.rois * g.pooledH * g.pooledW;
     const inputLen = g.batch * g.channels * g.inHeight * g.inWidth;
     const work = g.channels > 0 && bins > 0;
@@ -92,36 +110,33 @@ export class RoiPoolKernels {
     if (bins > 0 && (out.offset !== null || out.mask !== null)) {
       list.push({ entry: 'gradBin', items: bins, out0: out.offset, out1: out.mask, gradOut });
     }
-    let scratch: GPUBuffer | null = null;
+    let acc: GPUBuffer | null = null;
     if (out.input !== null && inputLen > 0) {
       if (storage === 'f32') {
         if (work) list.push({ entry: 'gradInput', items: bins * cBlocks(g), acc: out.input, gradOut });
       } else if (work) {
-        checkScratch(this.dev.limits, inputLen * 4);
-        scratch = this.dev.createBuffer({ size: Math.max(16, inputLen * 4), usage: STORAGE | COPY_SRC | COPY_DST, label: 'dcnv2 roi grad_input f32 accumulator' });
+        if (scratch === null) throw new Error('deformRoiPoolBackward: float16 grad_input needs a float32 scratch buffer');
+        acc = scratch;
         list.push({ entry: 'gradInput', items: bins * cBlocks(g), acc: scratch, gradOut });
         list.push({ entry: 'accToStorage', items: inputLen, out0: out.input, acc: scratch });
       }
     }
-    try {
-      // Cleared in the same command buffer, before the scatter: f32 accumulates into the result itself,
-      // and f16 without work is all zeros (the f16 bit pattern of 0 is 0).
-      const clear = out.input !== null && inputLen > 0 ? (scratch ?? out.input) : null;
-      await this.record(storage, g, b, list, maxDim, clear);
-    } finally {
-      scratch?.destroy();
-    }
+    // Cleared in the same command buffer, before the scatter: f32 accumulates into the result itself,
+    // and f16 without work is all zeros (the f16 bit pattern of 0 is 0).
+    const clear = out.input !== null && inputLen > 0 ? (acc ?? out.input) : null;
+    this.record(storage, g, b, list, maxDim, clear);
   }
 
-  /**
-   * Records `list` (after clearing `clear`) into one command buffer and submits it, once the pipelines it
-   * needs are compiled (the first call per storage type and entry point waits for that).
-   */
-  private async record(storage: StorageType, g: RoiPoolGeometry, b: RoiPoolBuffers, list: readonly Dispatch[], maxDim: number, clear: GPUBuffer | null): Promise<void> {
+  /** Records `list` (after clearing `clear`) into one command buffer and submits it; `ready` compiled its pipelines. */
+  private record(storage: StorageType, g: RoiPoolGeometry, b: RoiPoolBuffers, list: readonly Dispatch[], maxDim: number, clear: GPUBuffer | null): void {
     const dev = this.dev;
     const grids = list.map((d) => grid(d, maxDim));
-    const pipes = await Promise.all(list.map((d) => this.pipeline(storage, d.entry)));
-    const enc = dev.createCommandEncoder();
+    const pipes = list.map((d) => {
+      const p = this.compiled.get(`${storage}:${d.entry}`);
+      if (p === undefined) throw new Error(`RoI pooling kernel ${d.entry} (${storage}) used before ready()`);
+      return p;
+    });
+    const enc = dev.createCommandEncoder({ label: 'dcnv2 roi pool' });
     if (clear !== null) enc.clearBuffer(clear);
     const uniforms: GPUBuffer[] = [];
     list.forEach((d, k) => {
@@ -144,14 +159,6 @@ export class RoiPoolKernels {
     new Int32Array(bytes, 0, ROI_INT_FIELDS.length).set(ROI_INT_FIELDS.map((f) => p[f]));
     new Float32Array(bytes, ROI_INT_FIELDS.length * 4).set(ROI_FLOAT_FIELDS.map((f) => p[f]));
     return uniformBuffer(this.dev, bytes);
-  }
-}
-
-/** The float32 accumulator of an f16 grad_input must fit one binding, like every tensor. */
-function checkScratch(lim: GPUSupportedLimits, bytes: number): void {
-  const max = Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize);
-  if (bytes > max) {
-    throw new LimitError({ argument: 'grad_input (float32 accumulator)', expected: `at most min(maxStorageBufferBindingSize, maxBufferSize) = ${max} bytes`, actual: bytes });
   }
 }
 

@@ -16,6 +16,7 @@ import {
   LimitError,
   ParamError,
   type Backend,
+  type DcnError,
   type BackendCapabilities,
   type ConvGeometry,
   type ConvGradRequest,
@@ -29,6 +30,7 @@ import {
 import { BackwardKernels } from './backward.js';
 import { forwardFlushChunks, forwardShader, PARAM_FIELDS, TILE_CO, TILE_P, WORKGROUP, WORKGROUP_BYTES } from './forward-shader.js';
 import { decodeFloat16, encodeFloat16 } from './float16.js';
+import { faultError, faultOf, withErrorScopes, type GpuFault } from './gpu-errors.js';
 import { COPY_DST, COPY_SRC, encodeDispatch, MAP_MODE_READ, MAP_READ, STORAGE, uniformBuffer } from './gpu-plumbing.js';
 import { defaultGpu } from './node-gpu.js';
 import { RoiPoolKernels } from './roi-pool.js';
@@ -43,6 +45,15 @@ export interface WebGpuBackendOptions {
   readonly powerPreference?: GPUPowerPreference;
   /** Upper bound of bytes kept in the buffer pool for reuse (default 256 MiB). */
   readonly poolBytes?: number;
+  /**
+   * Most bytes of GPU buffers the backend holds at once (default 4 GiB; `Infinity` for no limit): its live
+   * tensors (uploads, outputs, gradients), its buffer pool and a running call's scratch. A request beyond
+   * it is refused with `LimitError` before anything is allocated (pooled buffers are freed first to make
+   * room). WebGPU cannot tell how much memory a device has: on a software adapter (SwiftShader, lavapipe)
+   * GPU buffers are host memory, and allocating past it gets the process killed rather than an error, so
+   * the default stays modest; raise it on a GPU with more memory.
+   */
+  readonly maxMemoryBytes?: number;
   /** Ignored (a GPU backend has no thread count); accepted for the BackendProvider convention. */
   readonly threads?: number;
   /**
@@ -76,10 +87,30 @@ function describeAdapter(info: GPUAdapterInfo | null): WebGpuAdapterDescription 
   };
 }
 
+/**
+ * Who made each tensor. Module-private, so only tensors this module made pass `checkHandle`: an object
+ * built with `new WebGpuTensor(...)` or copied from a real one is refused, and so is a tensor of another
+ * backend instance (whose buffer may live on another device).
+ */
+const OWNERS = new WeakMap<WebGpuTensor, WebGpuBackend>();
+
+/** Where a tensor's making stands: the GPU has not answered yet, accepted it, or failed it (its buffer is gone). */
+type TensorState = 'pending' | 'ok' | 'failed';
+
 /** A tensor of this backend: a storage buffer holding `length` values of the backend's storage type. */
 export class WebGpuTensor {
   /** False once released. */
   alive = true;
+  /**
+   * What the GPU reported on the work that made this tensor: null when it succeeded. `upload` is
+   * synchronous and learns of an allocation failure only afterwards, so its tensor carries the error
+   * here and every later use (download, a kernel) throws it.
+   */
+  fault: Promise<GpuFault | null> = Promise.resolve(null);
+  /** @internal */
+  state: TensorState = 'ok';
+  /** @internal Bytes of the backend's memory budget this tensor's buffer holds (0: adopted, or given back). */
+  accounted = 0;
   constructor(
     readonly buffer: GPUBuffer,
     readonly length: number,
@@ -91,10 +122,63 @@ export class WebGpuTensor {
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-/** Pool size class: buffers are allocated at a multiple of 256 bytes (at least 4). */
+/** Pool size class: buffers are allocated at a multiple of 256 bytes (at least 256). */
 const sizeClass = (bytes: number): number => Math.max(256, Math.ceil(bytes / 256) * 256);
 /** `bytes` rounded up to whole 4-byte words (the granularity of buffer copies and bindings). */
 const wordBytes = (bytes: number): number => Math.ceil(bytes / 4) * 4;
+
+/** Default `maxMemoryBytes`: 4 GiB of buffers held at once. */
+export const DEFAULT_WEBGPU_MAX_MEMORY_BYTES = 2 ** 32;
+/**
+ * Elements per queue write of an upload that needs a host-side conversion (float16 storage) or copy
+ * (shared memory): the temporary host array stays at most 16 Mi elements.
+ */
+const UPLOAD_CHUNK = 1 << 24;
+/** Bytes per staging buffer of a download: a large tensor is read back in pieces of at most 64 MiB. */
+const DOWNLOAD_CHUNK_BYTES = 1 << 26;
+
+/** What a call may allocate: its results, and scratch buffers that live until the call has been validated. */
+interface CallAllocator {
+  /** A new tensor of `length` elements (of `elementBytes` bytes each, default the storage type's): a result. */
+  result(length: number, elementBytes?: number): WebGpuTensor;
+  /** A buffer of at least `bytes` bytes for this call only. */
+  scratch(bytes: number): GPUBuffer;
+}
+
+/** Element counts of a convolution's tensors. */
+function convLengths(g: ConvGeometry) {
+  const taps = g.kernelH * g.kernelW;
+  const HoWo = g.outHeight * g.outWidth;
+  return {
+    input: g.batch * g.inChannels * g.inHeight * g.inWidth,
+    weight: g.outChannels * (g.inChannels / g.groups) * taps,
+    offset: g.batch * 2 * g.offsetGroups * taps * HoWo,
+    mask: g.batch * g.offsetGroups * taps * HoWo,
+    bias: g.outChannels,
+    output: g.batch * g.outChannels * HoWo,
+  };
+}
+
+/** Element counts of a RoI pooling call's tensors. */
+function roiLengths(g: RoiPoolGeometry) {
+  const bins = g.rois * g.pooledH * g.pooledW;
+  return {
+    input: g.batch * g.channels * g.inHeight * g.inWidth,
+    rois: g.rois * 5,
+    offset: 2 * bins,
+    mask: bins,
+    output: g.rois * g.channels * g.pooledH * g.pooledW,
+  };
+}
+
+/** A positive integer byte count, or Infinity (no limit). */
+function checkBytes(v: unknown, argument: string, fallback: number, allowZero: boolean): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !(v === Infinity || (Number.isSafeInteger(v) && (v > 0 || (allowZero && v === 0))))) {
+    throw new ParamError({ argument, expected: `${allowZero ? 'a non-negative' : 'a positive'} integer number of bytes, or Infinity`, actual: v });
+  }
+  return v;
+}
 
 export class WebGpuBackend implements Backend<WebGpuTensor> {
   readonly name = 'webgpu';
@@ -102,6 +186,8 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   readonly precision: 'float32' | 'float16';
   /** The WGSL element type of every tensor buffer (`ST` in the shaders): f16 exactly when precision is float16. */
   readonly storage: StorageType;
+  /** See `WebGpuBackendOptions.maxMemoryBytes`. */
+  readonly maxMemoryBytes: number;
   /** `float16` becomes true at `init` when the device has `shader-f16`. */
   private caps: BackendCapabilities = {
     backward: true,
@@ -125,11 +211,23 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   /** RoI pooling kernels, made on the first RoI pooling call (init stays cheap for convolution-only use). */
   private roi: RoiPoolKernels | null = null;
   private readonly pool = new Map<number, GPUBuffer[]>();
-  private pooledBytes = 0;
+  private pooled = 0;
   private readonly poolLimit: number;
+  /** Bytes of the buffers this backend holds on the current device: live tensors, pooled buffers, a call's scratch. */
+  private held = 0;
+  /** A GPU error no scope caught (see onUncaptured), thrown by the next call. */
+  private uncaptured: GpuFault | null = null;
+  private readonly options: WebGpuBackendOptions;
 
-  constructor(private readonly options: WebGpuBackendOptions = {}) {
-    this.poolLimit = options.poolBytes ?? 256 * 1024 * 1024;
+  constructor(options: WebGpuBackendOptions = {}) {
+    // null is accepted as "no options" (tools that create backends by name may pass it).
+    if (options === null) options = {};
+    if (typeof options !== 'object') {
+      throw new ParamError({ argument: 'options', expected: 'an object { device?, gpu?, powerPreference?, poolBytes?, maxMemoryBytes?, precision? }', actual: options });
+    }
+    this.options = options;
+    this.poolLimit = checkBytes(options.poolBytes, 'options.poolBytes', 256 * 1024 * 1024, true);
+    this.maxMemoryBytes = checkBytes(options.maxMemoryBytes, 'options.maxMemoryBytes', DEFAULT_WEBGPU_MAX_MEMORY_BYTES, false);
     this.injected = options.device;
     const precision = options.precision ?? 'float32';
     if (precision !== 'float32' && precision !== 'float16') {
@@ -155,6 +253,16 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
 
   get capabilities(): BackendCapabilities {
     return this.caps;
+  }
+
+  /** Bytes of GPU buffers the backend holds now (tensors, pool, a running call's scratch), counted against `maxMemoryBytes`. */
+  get heldBytes(): number {
+    return this.held;
+  }
+
+  /** The part of `heldBytes` in the buffer pool: released buffers kept for reuse, freed first when room is needed. */
+  get pooledBytes(): number {
+    return this.pooled;
   }
 
   /** Bytes per stored element. */
@@ -209,12 +317,28 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     void dev.lost.then((info) => {
       if (this.dev === dev && !this.disposed) this.lostInfo = info;
     });
+    dev.addEventListener('uncapturederror', this.onUncaptured);
     this.dev = dev;
+    this.held = 0;
     const module = dev.createShaderModule({ code: forwardShader(this.storage), label: `dcnv2 deform_conv2d forward (${this.storage})` });
     this.pipeline = await dev.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'dcnv2 forward' });
-    this.dummy = dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST });
+    this.dummy = dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST, label: 'dcnv2 dummy' });
     this.bwd = await BackwardKernels.create(dev, this.storage);
   }
+
+  /**
+   * A GPU error outside every error scope: every GPU call of this backend runs inside scopes, so on the
+   * backend's own device this is someone else's use of `backend.device`, and on a caller's device it is
+   * ours only if it names a dcnv2 object (every buffer and pipeline is labelled "dcnv2 ..."). Either way it
+   * is not left unreported: the next call of this backend throws it (see takeUncaptured).
+   */
+  private readonly onUncaptured = (ev: Event): void => {
+    const error = (ev as GPUUncapturedErrorEvent).error;
+    if (error === undefined || error === null) return;
+    if (!this.ownsDevice && !/dcnv2/.test(error.message)) return;
+    this.uncaptured ??= faultOf(error);
+    ev.preventDefault();
+  };
 
   private live(): GPUDevice {
     if (this.disposed) throw new DisposedError({ argument: 'backend', expected: 'a live backend', actual: 'disposed' });
@@ -225,6 +349,18 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     return this.dev;
   }
 
+  /** The live device, after reporting (once) a GPU error that no scope caught since the last call. */
+  private enter(): GPUDevice {
+    const dev = this.live();
+    const f = this.uncaptured;
+    if (f !== null) {
+      this.uncaptured = null;
+      throw faultError(f, 'device', undefined, 'reported outside every call of this backend');
+    }
+    return dev;
+  }
+
+  /** Refuses, before allocating, a buffer beyond the device's binding or buffer size limit. */
   private checkSize(argument: string, bytes: number): void {
     const lim = this.live().limits;
     if (bytes > lim.maxStorageBufferBindingSize) {
@@ -235,50 +371,210 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     }
   }
 
-  /** A tensor of the current device. */
-  private tensor(buffer: GPUBuffer, length: number, owned: boolean): WebGpuTensor {
-    return new WebGpuTensor(buffer, length, owned, this.dev);
+  /** The size a buffer for `bytes` is allocated at: its pool size class, unless that would pass maxBufferSize. */
+  private classFor(bytes: number): number {
+    const cls = sizeClass(bytes);
+    return cls <= this.live().limits.maxBufferSize ? cls : Math.max(4, wordBytes(bytes));
   }
 
-  /** Every given tensor must be alive and of the current device. */
-  private checkTensors(tensors: Record<string, WebGpuTensor | null>): void {
-    for (const [k, t] of Object.entries(tensors)) {
-      if (t === null) continue;
-      if (!t.alive) throw new DisposedError({ argument: k, expected: 'a live tensor', actual: 'released' });
-      if (t.device !== null && t.device !== this.dev) {
-        throw new DeviceLostError({ argument: k, expected: 'a tensor of the current device', actual: 'a tensor of a device that was lost or replaced (attachDevice)' });
+  /**
+   * Refuses, before anything is allocated, `bytes` more when the backend would then hold more than
+   * `maxMemoryBytes`; pooled buffers are freed first to make room.
+   */
+  private room(argument: string, bytes: number): void {
+    const max = this.maxMemoryBytes;
+    if (this.held + bytes <= max) return;
+    for (const [cls, list] of this.pool) {
+      while (list.length > 0 && this.held + bytes > max) {
+        list.pop()!.destroy();
+        this.pooled -= cls;
+        this.held -= cls;
       }
+    }
+    if (this.held + bytes > max) {
+      throw new LimitError(
+        { argument, expected: `at most maxMemoryBytes = ${max} bytes of GPU buffers held by the webgpu backend (${this.held} held now)`, actual: `${bytes} more bytes` },
+        'release tensors, or raise maxMemoryBytes in createWebGpuBackend',
+      );
     }
   }
 
+  /** A buffer of at least `bytes` bytes (from the pool when one of its size class is there), counted as held. */
   private acquire(bytes: number): GPUBuffer {
-    const cls = sizeClass(bytes);
+    const cls = this.classFor(bytes);
     const list = this.pool.get(cls);
     const b = list?.pop();
     if (b !== undefined) {
-      this.pooledBytes -= cls;
+      this.pooled -= cls;
       return b;
     }
-    return this.live().createBuffer({ size: cls, usage: STORAGE | COPY_SRC | COPY_DST });
+    this.held += cls;
+    return this.live().createBuffer({ size: cls, usage: STORAGE | COPY_SRC | COPY_DST, label: 'dcnv2 tensor' });
   }
 
-  /** Copies `data` into a new buffer, rounded to binary16 (nearest, ties to even) with float16 storage. */
-  upload(data: Float32Array, shape: readonly number[]): WebGpuTensor {
+  /** A new tensor of the current device, registered as this backend's. */
+  private tensor(buffer: GPUBuffer, length: number, owned: boolean): WebGpuTensor {
+    const t = new WebGpuTensor(buffer, length, owned, this.dev);
+    if (owned) t.accounted = buffer.size;
+    OWNERS.set(t, this);
+    return t;
+  }
+
+  /**
+   * `h` as a tensor this call may use as `argument`: made by this backend instance, not released, of the
+   * current device, and holding exactly `length` elements (the shape the caller states must match the
+   * storage, else a kernel would read past the buffer or a download return the wrong number of values).
+   */
+  private checkHandle(argument: string, h: unknown, length: number): WebGpuTensor {
+    const owner = h instanceof WebGpuTensor ? OWNERS.get(h) : undefined;
+    if (owner === undefined) throw new BackendError({ argument, expected: 'a tensor made by a webgpu backend', actual: h });
+    if (owner !== this) {
+      throw new BackendError({ argument, expected: 'a tensor of this webgpu backend instance', actual: 'a tensor of another webgpu backend instance' }, 'read it back and upload it here');
+    }
+    const t = h as WebGpuTensor;
+    if (!t.alive) throw new DisposedError({ argument, expected: 'a live tensor', actual: 'released' });
+    if (t.device !== null && t.device !== this.dev) {
+      throw new DeviceLostError({ argument, expected: 'a tensor of the current device', actual: 'a tensor of a device that was lost or replaced (attachDevice)' });
+    }
+    if (t.length !== length) {
+      throw new BackendError({ argument, expected: `a tensor of ${length} elements`, actual: `a tensor of ${t.length} elements` }, 'the shape given does not match the tensor\'s storage');
+    }
+    return t;
+  }
+
+  /** Frees a tensor's buffer now (never into the pool: it may be invalid) and gives its bytes back. */
+  private discard(t: WebGpuTensor): void {
+    t.alive = false;
+    t.state = 'failed';
+    if (!t.owned) return;
+    if (t.accounted > 0 && t.device === this.dev) this.held -= t.accounted;
+    t.accounted = 0;
+    t.buffer.destroy();
+  }
+
+  /** The typed error of the first input whose making failed (an upload that ran out of memory), or null. */
+  private async inputFault(inputs: Readonly<Record<string, WebGpuTensor | null>>): Promise<DcnError | null> {
+    for (const [k, t] of Object.entries(inputs)) {
+      if (t === null) continue;
+      const f = await t.fault;
+      if (f !== null) return faultError(f, k, t.length * this.elementBytes);
+    }
+    return null;
+  }
+
+  /**
+   * Runs the synchronous GPU work of one call inside error scopes and resolves with its result once the
+   * device has validated it; on any GPU error (or a failed input, or a device lost meanwhile) it frees
+   * everything the call allocated and rejects with the typed error (see gpu-errors.ts): LimitError naming
+   * `results` (what the call allocates) when the GPU ran out of memory, BackendError naming the call `op`
+   * for a validation or internal error.
+   */
+  private async gpuCall<T>(op: string, results: string, inputs: Readonly<Record<string, WebGpuTensor | null>>, work: (a: CallAllocator) => T): Promise<T> {
     const dev = this.live();
+    const made: WebGpuTensor[] = [];
+    const temps: WebGpuTensor[] = [];
+    const alloc: CallAllocator = {
+      result: (length, elementBytes = this.elementBytes) => {
+        const t = this.tensor(this.acquire(length * elementBytes), length, true);
+        t.state = 'pending';
+        made.push(t);
+        return t;
+      },
+      scratch: (bytes) => {
+        const t = this.tensor(this.acquire(bytes), 0, true);
+        t.state = 'pending';
+        temps.push(t);
+        return t.buffer;
+      },
+    };
+    let run: { value: T; fault: Promise<GpuFault | null> };
+    try {
+      run = withErrorScopes(dev, () => work(alloc));
+    } catch (e) {
+      for (const t of [...made, ...temps]) this.discard(t);
+      throw e;
+    }
+    const [inFault, fault] = await Promise.all([this.inputFault(inputs), run.fault]);
+    if (inFault !== null || fault !== null || this.dev !== dev || this.lostInfo !== null || this.disposed) {
+      for (const t of [...made, ...temps]) this.discard(t);
+      if (inFault !== null) throw inFault;
+      this.live();
+      if (this.dev !== dev) throw new DeviceLostError({ argument: 'device', expected: 'the device the call started on', actual: 'a device replaced during the call (attachDevice)' });
+      throw faultError(fault!, fault!.kind === 'out-of-memory' ? results : op);
+    }
+    for (const t of made) t.state = 'ok';
+    // Scratch goes back to the pool: later submissions are ordered after the ones that use it.
+    for (const t of temps) {
+      t.state = 'ok';
+      this.release(t);
+    }
+    return run.value;
+  }
+
+  /**
+   * Copies `data` into a new buffer, rounded to binary16 (nearest, ties to even) with float16 storage.
+   * The copy is made before returning (queue writes copy their source), so `data` is never read again.
+   * Should the GPU fail to allocate the buffer, which it reports only later, the tensor carries the error
+   * and its next use throws it (LimitError for out of memory).
+   */
+  upload(data: Float32Array, shape: readonly number[]): WebGpuTensor {
+    const dev = this.enter();
     const n = size(shape);
+    if (!(data instanceof Float32Array) || data.length !== n) {
+      throw new BackendError({ argument: 'data', expected: `a Float32Array of ${n} elements (the shape's size)`, actual: data });
+    }
     const bytes = n * this.elementBytes;
     this.checkSize('tensor', bytes);
-    const buf = this.acquire(bytes);
-    if (n > 0) {
-      if (this.storage === 'f16') {
-        // Padded to whole 4-byte words, as queue writes require; the buffer's size class has room.
-        const bits = encodeFloat16(data.subarray(0, n));
-        dev.queue.writeBuffer(buf, 0, bits.buffer, bits.byteOffset, bits.byteLength);
-      } else {
-        dev.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, bytes);
+    this.room('tensor', this.classFor(bytes));
+    let t: WebGpuTensor | null = null;
+    let fault: Promise<GpuFault | null>;
+    try {
+      ({ fault } = withErrorScopes(dev, () => {
+        t = this.tensor(this.acquire(bytes), n, true);
+        if (n > 0) this.write(t.buffer, data, n);
+      }));
+    } catch (e) {
+      if (t !== null) this.discard(t);
+      throw e;
+    }
+    const made: WebGpuTensor = t!;
+    made.state = 'pending';
+    made.fault = fault.then((f) => {
+      if (f !== null) {
+        // The buffer is unusable (or was never made): free it now; the tensor keeps the error for its next use.
+        const released = !made.alive;
+        this.discard(made);
+        made.alive = !released;
+      } else if (made.state === 'pending') {
+        made.state = 'ok';
+      }
+      return f;
+    });
+    return made;
+  }
+
+  /** Queue writes of `data[0, n)` into `buf`, converting or copying on the host in bounded chunks where needed. */
+  private write(buf: GPUBuffer, data: Float32Array, n: number): void {
+    const queue = this.live().queue;
+    if (this.storage === 'f16') {
+      // Each chunk but the last has an even length, so it covers whole 4-byte words (queue writes move words);
+      // encodeFloat16 pads the last one, and the buffer's size class has room for that.
+      for (let i = 0; i < n; i += UPLOAD_CHUNK) {
+        const bits = encodeFloat16(data.subarray(i, Math.min(n, i + UPLOAD_CHUNK)));
+        queue.writeBuffer(buf, i * 2, bits.buffer, bits.byteOffset, bits.byteLength);
+      }
+    } else if (data.buffer instanceof ArrayBuffer) {
+      queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, n * 4);
+    } else {
+      // SharedArrayBuffer memory (or a buffer from another realm): Dawn's writeBuffer takes no shared
+      // memory, so the values go through a private staging array, a bounded chunk at a time.
+      const staging = new Float32Array(Math.min(n, UPLOAD_CHUNK));
+      for (let i = 0; i < n; i += staging.length) {
+        const m = Math.min(staging.length, n - i);
+        staging.set(data.subarray(i, i + m));
+        queue.writeBuffer(buf, i * 4, staging.buffer, 0, m * 4);
       }
     }
-    return this.tensor(buf, n, true);
   }
 
   /**
@@ -287,7 +583,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
    * values (WGSL `f16`) when `precision` is 'float16', and be at least that many bytes rounded up to 4.
    */
   adopt(external: unknown, shape: readonly number[]): WebGpuTensor {
-    this.live();
+    this.enter();
     const n = size(shape);
     const b = external as GPUBuffer;
     if (typeof b !== 'object' || b === null || typeof (b as { size?: unknown }).size !== 'number' || typeof b.destroy !== 'function') {
@@ -295,166 +591,208 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     }
     const need = wordBytes(n * this.elementBytes);
     if (b.size < need) throw new BackendError({ argument: 'external.size', expected: `>= ${need} bytes (${n} ${this.storage} values)`, actual: b.size });
+    this.checkSize('external', need);
     return this.tensor(b, n, false);
   }
 
   async download(handle: WebGpuTensor, shape: readonly number[]): Promise<Float32Array> {
-    const dev = this.live();
+    const dev = this.enter();
     const n = size(shape);
-    this.checkTensors({ tensor: handle });
+    const t = this.checkHandle('tensor', handle, n);
+    const made = await t.fault;
+    if (made !== null) throw faultError(made, 'tensor', n * this.elementBytes);
     if (n === 0) return new Float32Array(0);
+    const eb = this.elementBytes;
     // Copies move whole 4-byte words: an odd count of f16 values reads one padding value too.
-    const bytes = wordBytes(n * this.elementBytes);
-    const staging = dev.createBuffer({ size: sizeClass(bytes), usage: MAP_READ | COPY_DST });
-    let out: Float32Array;
-    try {
-      const enc = dev.createCommandEncoder();
-      enc.copyBufferToBuffer(handle.buffer, 0, staging, 0, bytes);
-      dev.queue.submit([enc.finish()]);
+    const bytes = wordBytes(n * eb);
+    const out = new Float32Array(n);
+    for (let at = 0; at < bytes; at += DOWNLOAD_CHUNK_BYTES) {
+      const len = Math.min(DOWNLOAD_CHUNK_BYTES, bytes - at);
+      this.live();
+      const { value: staging, fault } = withErrorScopes(dev, () => {
+        const s = dev.createBuffer({ size: len, usage: MAP_READ | COPY_DST, label: 'dcnv2 download staging' });
+        const enc = dev.createCommandEncoder({ label: 'dcnv2 download' });
+        enc.copyBufferToBuffer(t.buffer, at, s, 0, len);
+        dev.queue.submit([enc.finish()]);
+        return s;
+      });
       try {
-        await staging.mapAsync(MAP_MODE_READ, 0, bytes);
-      } catch (e) {
-        this.live(); // a lost device reports as DeviceLostError
-        throw e;
+        const mapped = staging.mapAsync(MAP_MODE_READ, 0, len).then(() => null, (e: unknown) => e);
+        const [f, mapError] = await Promise.all([fault, mapped]);
+        if (f !== null) throw faultError(f, 'tensor');
+        if (mapError !== null) {
+          this.live(); // a lost device reports as DeviceLostError
+          throw new BackendError({ argument: 'tensor', expected: 'a staging buffer mapped for reading', actual: (mapError as Error)?.name ?? mapError }, String((mapError as Error)?.message ?? mapError));
+        }
+        const range = staging.getMappedRange(0, len);
+        const first = at / eb;
+        const count = Math.min(len / eb, n - first);
+        out.set(this.storage === 'f16' ? decodeFloat16(new Uint16Array(range), count) : new Float32Array(range, 0, count), first);
+        staging.unmap();
+      } finally {
+        staging.destroy();
       }
-      const range = staging.getMappedRange(0, bytes);
-      out = this.storage === 'f16' ? decodeFloat16(new Uint16Array(range), n) : new Float32Array(range.slice(0));
-      staging.unmap();
-    } finally {
-      staging.destroy();
     }
     return out;
   }
 
   release(handle: WebGpuTensor): void {
+    // Only tensors of this instance: a foreign or forged handle is none of its business.
+    if (!(handle instanceof WebGpuTensor) || OWNERS.get(handle) !== this) return;
     if (!handle.alive) return;
     handle.alive = false;
-    if (!handle.owned) return;
-    if (this.disposed || this.dev === null || (handle.device !== null && handle.device !== this.dev)) {
-      handle.buffer.destroy();
+    if (!handle.owned || handle.state === 'failed') return;
+    if (handle.state === 'pending') {
+      // An upload the GPU has not answered for yet may hold an invalid buffer: pool it only once it is
+      // known to be good (a failed one is freed by upload itself).
+      void handle.fault.then((f) => {
+        if (f === null) this.recycle(handle);
+      });
       return;
     }
-    const cls = handle.buffer.size;
-    if (this.pooledBytes + cls > this.poolLimit) {
-      handle.buffer.destroy();
+    this.recycle(handle);
+  }
+
+  /** Puts a released tensor's valid buffer into the pool, or frees it when the pool is full or the device gone. */
+  private recycle(t: WebGpuTensor): void {
+    if (this.disposed || this.dev === null || (t.device !== null && t.device !== this.dev)) {
+      t.accounted = 0;
+      t.buffer.destroy();
+      return;
+    }
+    const cls = t.buffer.size;
+    if (this.pooled + cls > this.poolLimit) {
+      this.held -= t.accounted;
+      t.accounted = 0;
+      t.buffer.destroy();
       return;
     }
     let list = this.pool.get(cls);
     if (list === undefined) this.pool.set(cls, (list = []));
-    list.push(handle.buffer);
-    this.pooledBytes += cls;
+    list.push(t.buffer);
+    this.pooled += cls;
+    // Its bytes stay held, now as pooled bytes.
+    t.accounted = 0;
   }
 
-  deformConv2d(g: ConvGeometry, inputs: ConvInputs<WebGpuTensor>): WebGpuTensor {
-    const dev = this.live();
+  async deformConv2d(g: ConvGeometry, inputs: ConvInputs<WebGpuTensor>): Promise<WebGpuTensor> {
+    const dev = this.enter();
+    const lens = convLengths(g);
+    const ins = {
+      input: this.checkHandle('input', inputs.input, lens.input),
+      weight: this.checkHandle('weight', inputs.weight, lens.weight),
+      offset: this.checkHandle('offset', inputs.offset, lens.offset),
+      mask: inputs.mask === null ? null : this.checkHandle('mask', inputs.mask, lens.mask),
+      bias: inputs.bias === null ? null : this.checkHandle('bias', inputs.bias, lens.bias),
+    };
+    const outLen = lens.output;
     const HoWo = g.outHeight * g.outWidth;
-    const outLen = g.batch * g.outChannels * HoWo;
     this.checkSize('output', outLen * this.elementBytes);
-    this.checkTensors({ ...inputs });
-    const out = this.acquire(outLen * this.elementBytes);
-    const result = this.tensor(out, outLen, true);
-    if (outLen === 0) return result;
-
     const lim = dev.limits;
     const coutPerG = g.outChannels / g.groups;
     const coTiles = Math.ceil(coutPerG / TILE_CO);
     const gx = Math.ceil(HoWo / TILE_P);
     const gy = coTiles * g.groups;
     const maxDim = lim.maxComputeWorkgroupsPerDimension;
-    if (gx > maxDim || gy > maxDim) {
-      this.release(result);
+    if (outLen > 0 && (gx > maxDim || gy > maxDim)) {
       throw new LimitError({ argument: 'output', expected: `at most maxComputeWorkgroupsPerDimension = ${maxDim} workgroups along an axis`, actual: Math.max(gx, gy) });
     }
+    this.room('output', this.classFor(outLen * this.elementBytes));
     const taps = g.kernelH * g.kernelW;
+    const cinPerG = g.inChannels / g.groups;
     const p: Record<(typeof PARAM_FIELDS)[number], number> = {
       cin: g.inChannels, h: g.inHeight, w: g.inWidth, cout: g.outChannels, kh: g.kernelH, kw: g.kernelW,
       sh: g.strideH, sw: g.strideW, padT: g.padTop, padL: g.padLeft, dh: g.dilationH, dw: g.dilationW,
       og: g.offsetGroups, ho: g.outHeight, wo: g.outWidth, hasMask: inputs.mask ? 1 : 0, hasBias: inputs.bias ? 1 : 0,
-      cinPerG: g.inChannels / g.groups, coutPerG, cinPerOg: g.inChannels / g.offsetGroups, k: taps, coTiles, n0: 0,
-      flush: forwardFlushChunks(g.inChannels / g.groups, taps),
+      cinPerG, coutPerG, cinPerOg: g.inChannels / g.offsetGroups, k: taps, coTiles, n0: 0,
+      flush: forwardFlushChunks(cinPerG, taps),
     };
-    const pipeline = this.pipeline!;
-    const dummy = this.dummy!;
-    const enc = dev.createCommandEncoder();
-    const uniforms: GPUBuffer[] = [];
-    for (let n0 = 0; n0 < g.batch; n0 += maxDim) {
-      p.n0 = n0;
-      const u = uniformBuffer(dev, new Int32Array(PARAM_FIELDS.map((f) => p[f])));
-      uniforms.push(u);
-      const bind = dev.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: u } },
-          { binding: 1, resource: { buffer: inputs.input.buffer } },
-          { binding: 2, resource: { buffer: inputs.weight.buffer } },
-          { binding: 3, resource: { buffer: inputs.offset.buffer } },
-          { binding: 4, resource: { buffer: inputs.mask?.buffer ?? dummy } },
-          { binding: 5, resource: { buffer: inputs.bias?.buffer ?? dummy } },
-          { binding: 6, resource: { buffer: out } },
-        ],
-      });
-      encodeDispatch(enc, pipeline, bind, gx, gy, Math.min(maxDim, g.batch - n0));
-    }
-    dev.queue.submit([enc.finish()]);
-    for (const u of uniforms) u.destroy();
-    return result;
+    return this.gpuCall('deformConv2d', 'output', ins, (a) => {
+      const result = a.result(outLen);
+      if (outLen === 0) return result;
+      const pipeline = this.pipeline!;
+      const dummy = this.dummy!;
+      const enc = dev.createCommandEncoder({ label: 'dcnv2 forward' });
+      const uniforms: GPUBuffer[] = [];
+      for (let n0 = 0; n0 < g.batch; n0 += maxDim) {
+        p.n0 = n0;
+        const u = uniformBuffer(dev, new Int32Array(PARAM_FIELDS.map((f) => p[f])));
+        uniforms.push(u);
+        const bind = dev.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: u } },
+            { binding: 1, resource: { buffer: ins.input.buffer } },
+            { binding: 2, resource: { buffer: ins.weight.buffer } },
+            { binding: 3, resource: { buffer: ins.offset.buffer } },
+            { binding: 4, resource: { buffer: ins.mask?.buffer ?? dummy } },
+            { binding: 5, resource: { buffer: ins.bias?.buffer ?? dummy } },
+            { binding: 6, resource: { buffer: result.buffer } },
+          ],
+        });
+        encodeDispatch(enc, pipeline, bind, gx, gy, Math.min(maxDim, g.batch - n0));
+      }
+      dev.queue.submit([enc.finish()]);
+      for (const u of uniforms) u.destroy();
+      return result;
+    });
   }
 
   /** Backward: every requested gradient of L = sum(output * gradOutput) (see backward-shader.ts). */
-  deformConv2dBackward(g: ConvGeometry, inputs: ConvInputs<WebGpuTensor>, gradOutput: WebGpuTensor, want: ConvGradRequest): ConvGrads<WebGpuTensor> {
-    const dev = this.live();
-    this.checkTensors({ ...inputs, gradOutput });
-    const taps = g.kernelH * g.kernelW;
-    const HoWo = g.outHeight * g.outWidth;
-    const lens = {
-      input: g.batch * g.inChannels * g.inHeight * g.inWidth,
-      offset: g.batch * 2 * g.offsetGroups * taps * HoWo,
-      mask: g.batch * g.offsetGroups * taps * HoWo,
-      weight: g.outChannels * (g.inChannels / g.groups) * taps,
-      bias: g.outChannels,
+  async deformConv2dBackward(g: ConvGeometry, inputs: ConvInputs<WebGpuTensor>, gradOutput: WebGpuTensor, want: ConvGradRequest): Promise<ConvGrads<WebGpuTensor>> {
+    const dev = this.enter();
+    const lens = convLengths(g);
+    const ins = {
+      input: this.checkHandle('input', inputs.input, lens.input),
+      weight: this.checkHandle('weight', inputs.weight, lens.weight),
+      offset: this.checkHandle('offset', inputs.offset, lens.offset),
+      mask: inputs.mask === null ? null : this.checkHandle('mask', inputs.mask, lens.mask),
+      bias: inputs.bias === null ? null : this.checkHandle('bias', inputs.bias, lens.bias),
+      gradOutput: this.checkHandle('gradOutput', gradOutput, lens.output),
     };
-    const wantMask = want.mask && inputs.mask !== null;
-    const wantBias = want.bias;
-    const alloc = (name: keyof typeof lens, on: boolean): WebGpuTensor | null => {
-      if (!on) return null;
-      this.checkSize(`grad_${name}`, lens[name] * this.elementBytes);
-      return this.tensor(this.acquire(lens[name] * this.elementBytes), lens[name], true);
-    };
-    const grads = {
-      input: alloc('input', want.input),
-      offset: alloc('offset', want.offset),
-      mask: alloc('mask', wantMask),
-      weight: alloc('weight', want.weight),
-      bias: alloc('bias', wantBias),
-    };
-    // f16 storage: grad_input is accumulated by 32-bit CAS adds in a float32 scratch buffer, then rounded.
-    let scratch: WebGpuTensor | null = null;
-    try {
-      if (grads.input !== null && this.storage === 'f16') {
-        this.checkSize('grad_input (float32 accumulator)', lens.input * 4);
-        scratch = this.tensor(this.acquire(lens.input * 4), lens.input, true);
-      }
-      this.bwd!.run(
-        g,
-        {
-          input: inputs.input.buffer, weight: inputs.weight.buffer, offset: inputs.offset.buffer, mask: inputs.mask?.buffer ?? null,
-          gradOut: gradOutput.buffer,
-          gInput: grads.input?.buffer ?? null, gOffset: grads.offset?.buffer ?? null, gMask: grads.mask?.buffer ?? null,
-          gWeight: grads.weight?.buffer ?? null, gBias: grads.bias?.buffer ?? null,
-          gInputF32: scratch?.buffer ?? null,
-        },
-        { ...want, mask: wantMask, bias: wantBias },
-        dev.limits.maxComputeWorkgroupsPerDimension,
-      );
-    } catch (e) {
-      for (const t of Object.values(grads)) if (t !== null) this.release(t);
-      if (e instanceof RangeError) throw new LimitError({ argument: 'gradOutput', expected: 'a problem within maxComputeWorkgroupsPerDimension^2 * 64 invocations', actual: e.message });
-      throw e;
-    } finally {
-      // Back to the pool: later submissions are ordered after the ones that use it.
-      if (scratch !== null) this.release(scratch);
+    const on = { input: want.input, offset: want.offset, mask: want.mask && ins.mask !== null, weight: want.weight, bias: want.bias };
+    const eb = this.elementBytes;
+    let total = 0;
+    for (const k of ['input', 'offset', 'mask', 'weight', 'bias'] as const) {
+      if (!on[k]) continue;
+      this.checkSize(`grad_${k}`, lens[k] * eb);
+      total += this.classFor(lens[k] * eb);
     }
-    return grads;
+    // f16 storage: grad_input is accumulated by 32-bit CAS adds in a float32 scratch buffer, then rounded.
+    const f32Acc = on.input && this.storage === 'f16';
+    if (f32Acc) {
+      this.checkSize('grad_input (float32 accumulator)', lens.input * 4);
+      total += this.classFor(lens.input * 4);
+    }
+    this.room('gradients', total);
+    return this.gpuCall('deformConv2dBackward', 'gradients', ins, (a) => {
+      const grads: ConvGrads<WebGpuTensor> = {
+        input: on.input ? a.result(lens.input) : null,
+        offset: on.offset ? a.result(lens.offset) : null,
+        mask: on.mask ? a.result(lens.mask) : null,
+        weight: on.weight ? a.result(lens.weight) : null,
+        bias: on.bias ? a.result(lens.bias) : null,
+      };
+      const scratch = f32Acc ? a.scratch(lens.input * 4) : null;
+      try {
+        this.bwd!.run(
+          g,
+          {
+            input: ins.input.buffer, weight: ins.weight.buffer, offset: ins.offset.buffer, mask: ins.mask?.buffer ?? null,
+            gradOut: ins.gradOutput.buffer,
+            gInput: grads.input?.buffer ?? null, gOffset: grads.offset?.buffer ?? null, gMask: grads.mask?.buffer ?? null,
+            gWeight: grads.weight?.buffer ?? null, gBias: grads.bias?.buffer ?? null,
+            gInputF32: scratch,
+          },
+          on,
+          dev.limits.maxComputeWorkgroupsPerDimension,
+        );
+      } catch (e) {
+        if (e instanceof RangeError) throw new LimitError({ argument: 'gradOutput', expected: 'a problem within maxComputeWorkgroupsPerDimension^2 * 64 invocations', actual: e.message });
+        throw e;
+      }
+      return grads;
+    });
   }
 
   /** The storage type RoI pooling handles are read and written as: the backend's. */
@@ -467,51 +805,75 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     return this.roi;
   }
 
+  private roiInputs(g: RoiPoolGeometry, inputs: RoiPoolInputs<WebGpuTensor>) {
+    const lens = roiLengths(g);
+    return {
+      input: this.checkHandle('input', inputs.input, lens.input),
+      rois: this.checkHandle('rois', inputs.rois, lens.rois),
+      offset: inputs.offset === null ? null : this.checkHandle('offset', inputs.offset, lens.offset),
+      mask: inputs.mask === null ? null : this.checkHandle('mask', inputs.mask, lens.mask),
+    };
+  }
+
   /** RoI pooling forward: `[R, C, ph, pw]` (see roi-pool-shader.ts). */
   async deformRoiPool(g: RoiPoolGeometry, inputs: RoiPoolInputs<WebGpuTensor>): Promise<WebGpuTensor> {
-    const dev = this.live();
-    this.checkTensors({ ...inputs });
+    let dev = this.enter();
+    const ins = this.roiInputs(g, inputs);
     const storage = this.roiStorage();
-    const len = g.rois * g.channels * g.pooledH * g.pooledW;
-    this.checkSize('output', len * storageBytes(storage));
-    const out = this.tensor(this.acquire(len * storageBytes(storage)), len, true);
-    try {
-      const b = { input: inputs.input.buffer, rois: inputs.rois.buffer, offset: inputs.offset?.buffer ?? null, mask: inputs.mask?.buffer ?? null };
-      await this.roiKernels(dev).forward(storage, g, b, out.buffer, dev.limits.maxComputeWorkgroupsPerDimension);
-    } catch (e) {
-      this.release(out);
-      throw e;
-    }
-    return out;
+    const len = roiLengths(g).output;
+    const bytes = len * storageBytes(storage);
+    this.checkSize('output', bytes);
+    this.room('output', this.classFor(bytes));
+    const kernels = this.roiKernels(dev);
+    // Compiling is asynchronous: done first, so the GPU work below is one synchronous, scoped block.
+    await kernels.ready(storage, ['forward']);
+    dev = this.live();
+    const b = { input: ins.input.buffer, rois: ins.rois.buffer, offset: ins.offset?.buffer ?? null, mask: ins.mask?.buffer ?? null };
+    return this.gpuCall('deformRoiPool', 'output', ins, (a) => {
+      const out = a.result(len, storageBytes(storage));
+      kernels.forward(storage, g, b, out.buffer, dev.limits.maxComputeWorkgroupsPerDimension);
+      return out;
+    });
   }
 
   /** RoI pooling backward: the requested gradients of L = sum(output * gradOutput); RoIs are not differentiated. */
   async deformRoiPoolBackward(
     g: RoiPoolGeometry, inputs: RoiPoolInputs<WebGpuTensor>, gradOutput: WebGpuTensor, want: RoiPoolGradRequest,
   ): Promise<RoiPoolGrads<WebGpuTensor>> {
-    const dev = this.live();
-    this.checkTensors({ ...inputs, gradOutput });
+    let dev = this.enter();
+    const ins = { ...this.roiInputs(g, inputs), gradOutput: this.checkHandle('gradOutput', gradOutput, roiLengths(g).output) };
     const storage = this.roiStorage();
-    const bins = g.rois * g.pooledH * g.pooledW;
-    const lens = { input: g.batch * g.channels * g.inHeight * g.inWidth, offset: 2 * bins, mask: bins };
-    const alloc = (name: keyof typeof lens, on: boolean): WebGpuTensor | null => {
-      if (!on) return null;
-      this.checkSize(`grad_${name}`, lens[name] * storageBytes(storage));
-      return this.tensor(this.acquire(lens[name] * storageBytes(storage)), lens[name], true);
-    };
-    const grads: { input: WebGpuTensor | null; offset: WebGpuTensor | null; mask: WebGpuTensor | null } = { input: null, offset: null, mask: null };
-    try {
-      grads.input = alloc('input', want.input);
-      grads.offset = alloc('offset', want.offset && inputs.offset !== null);
-      grads.mask = alloc('mask', want.mask && inputs.mask !== null);
-      const b = { input: inputs.input.buffer, rois: inputs.rois.buffer, offset: inputs.offset?.buffer ?? null, mask: inputs.mask?.buffer ?? null };
-      const out = { input: grads.input?.buffer ?? null, offset: grads.offset?.buffer ?? null, mask: grads.mask?.buffer ?? null };
-      await this.roiKernels(dev).backward(storage, g, b, gradOutput.buffer, out, dev.limits.maxComputeWorkgroupsPerDimension);
-    } catch (e) {
-      for (const t of Object.values(grads)) if (t !== null) this.release(t);
-      throw e;
+    const eb = storageBytes(storage);
+    const lens = roiLengths(g);
+    const on = { input: want.input, offset: want.offset && ins.offset !== null, mask: want.mask && ins.mask !== null };
+    let total = 0;
+    for (const k of ['input', 'offset', 'mask'] as const) {
+      if (!on[k]) continue;
+      this.checkSize(`grad_${k}`, lens[k] * eb);
+      total += this.classFor(lens[k] * eb);
     }
-    return grads;
+    // f16 storage: grad_input is accumulated in a float32 scratch buffer (atomics need 32-bit words).
+    const f32Acc = on.input && storage === 'f16' && lens.input > 0;
+    if (f32Acc) {
+      this.checkSize('grad_input (float32 accumulator)', lens.input * 4);
+      total += this.classFor(lens.input * 4);
+    }
+    this.room('gradients', total);
+    const kernels = this.roiKernels(dev);
+    await kernels.ready(storage, storage === 'f16' ? ['gradBin', 'gradInput', 'accToStorage'] : ['gradBin', 'gradInput']);
+    dev = this.live();
+    const b = { input: ins.input.buffer, rois: ins.rois.buffer, offset: ins.offset?.buffer ?? null, mask: ins.mask?.buffer ?? null };
+    return this.gpuCall('deformRoiPoolBackward', 'gradients', ins, (a) => {
+      const grads: RoiPoolGrads<WebGpuTensor> = {
+        input: on.input ? a.result(lens.input, eb) : null,
+        offset: on.offset ? a.result(lens.offset, eb) : null,
+        mask: on.mask ? a.result(lens.mask, eb) : null,
+      };
+      const out = { input: grads.input?.buffer ?? null, offset: grads.offset?.buffer ?? null, mask: grads.mask?.buffer ?? null };
+      const scratch = f32Acc ? a.scratch(lens.input * 4) : null;
+      kernels.backward(storage, g, b, ins.gradOutput.buffer, out, scratch, dev.limits.maxComputeWorkgroupsPerDimension);
+      return grads;
+    });
   }
 
   /**
@@ -535,9 +897,12 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     this.bwd = null;
     for (const list of this.pool.values()) for (const b of list) b.destroy();
     this.pool.clear();
-    this.pooledBytes = 0;
+    this.pooled = 0;
+    this.held = 0;
+    this.uncaptured = null;
     this.dummy?.destroy();
     this.dummy = null;
+    this.dev?.removeEventListener('uncapturederror', this.onUncaptured);
     if (this.ownsDevice) this.dev?.destroy();
     this.ownsDevice = false;
     this.dev = null;

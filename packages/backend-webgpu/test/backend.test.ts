@@ -116,13 +116,18 @@ describe('webgpu backend', () => {
     buf.destroy();
   });
 
-  it('throws LimitError naming maxStorageBufferBindingSize for a too large tensor', () => {
-    const g: ConvGeometry = { ...makeGeometry(base), outHeight: 40000, outWidth: 40000, outChannels: 4 };
-    const tiny = backend.upload(new Float32Array(4), [4]);
-    const inputs = { input: tiny, weight: tiny, offset: tiny, mask: null, bias: null };
-    expect(() => backend.deformConv2d(g, inputs)).toThrow(LimitError);
-    expect(() => backend.deformConv2d(g, inputs)).toThrow(/maxStorageBufferBindingSize/);
-    backend.release(tiny);
+  it('throws LimitError naming maxStorageBufferBindingSize for a too large tensor', async () => {
+    // No input channels: empty input and weight, a 1x1 output of 2^29 channels (2 GiB), refused before allocating.
+    const big: ConvGeometry = {
+      ...makeGeometry(base), inChannels: 0, kernelH: 1, kernelW: 1, outHeight: 1, outWidth: 1, outChannels: 2 ** 29, hasMask: false, hasBias: false,
+    };
+    const empty = backend.upload(new Float32Array(0), [0]);
+    const offset = backend.upload(new Float32Array(2), [1, 2, 1, 1]);
+    const inputs = { input: empty, weight: empty, offset, mask: null, bias: null };
+    await expect(backend.deformConv2d(big, inputs)).rejects.toThrow(LimitError);
+    await expect(backend.deformConv2d(big, inputs)).rejects.toThrow(/maxStorageBufferBindingSize/);
+    backend.release(empty);
+    backend.release(offset);
   });
 });
 
@@ -169,7 +174,7 @@ describe('webgpu backend lifecycle', () => {
     // The convolution runs on the new device.
     const one = (shape: number[]) => b.upload(new Float32Array(shape.reduce((x, y) => x * y, 1)).fill(1), shape);
     const g = { batch: 1, inChannels: 1, inHeight: 3, inWidth: 3, outChannels: 1, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 1, offsetGroups: 1, outHeight: 3, outWidth: 3, hasMask: false, hasBias: false };
-    const y = b.deformConv2d(g, { input: one([1, 1, 3, 3]), weight: one([1, 1, 3, 3]), offset: b.upload(new Float32Array(162), [1, 18, 3, 3]), mask: null, bias: null });
+    const y = await b.deformConv2d(g, { input: one([1, 1, 3, 3]), weight: one([1, 1, 3, 3]), offset: b.upload(new Float32Array(162), [1, 18, 3, 3]), mask: null, bias: null });
     expect(Array.from(await b.download(y, [1, 1, 3, 3]))).toEqual([4, 6, 4, 6, 9, 6, 4, 6, 4]);
     await b.dispose();
     second.destroy();

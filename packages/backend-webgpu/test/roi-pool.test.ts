@@ -270,10 +270,13 @@ describe('webgpu deform_roi_pool', () => {
   });
 
   it('throws LimitError naming maxStorageBufferBindingSize for a too large output', async () => {
-    const g: RoiPoolGeometry = { ...geometry(small), rois: 1 << 20, channels: 1024 };
-    const tiny = backend.upload(new Float32Array(4), [4]);
-    await expect(backend.deformRoiPool(g, { input: tiny, rois: tiny, offset: null, mask: null })).rejects.toThrow(LimitError);
-    await expect(backend.deformRoiPool(g, { input: tiny, rois: tiny, offset: null, mask: null })).rejects.toThrow(/maxStorageBufferBindingSize/);
-    backend.release(tiny);
+    // One RoI, one channel, 32768 x 32768 bins: a 4 GiB output, refused before allocating.
+    const g: RoiPoolGeometry = { ...geometry(small), batch: 1, channels: 1, inHeight: 2, inWidth: 2, rois: 1, pooledH: 32768, pooledW: 32768, hasOffset: false, hasMask: false };
+    const input = backend.upload(new Float32Array(4), [1, 1, 2, 2]);
+    const rois = backend.upload(new Float32Array(5), [1, 5]);
+    await expect(backend.deformRoiPool(g, { input, rois, offset: null, mask: null })).rejects.toThrow(LimitError);
+    await expect(backend.deformRoiPool(g, { input, rois, offset: null, mask: null })).rejects.toThrow(/maxStorageBufferBindingSize/);
+    backend.release(input);
+    backend.release(rois);
   });
 });
