@@ -15,8 +15,8 @@ import {
   DisposedError,
   LimitError,
   ParamError,
+  DcnError,
   type Backend,
-  type DcnError,
   type BackendCapabilities,
   type ConvGeometry,
   type ConvGradRequest,
@@ -171,7 +171,7 @@ function roiLengths(g: RoiPoolGeometry) {
   };
 }
 
-/** A positive integer byte count, or Infinity (no limit). */
+/** A byte count option: a safe integer above 0 (or also 0 when `allowZero`), or Infinity (no limit). */
 function checkBytes(v: unknown, argument: string, fallback: number, allowZero: boolean): number {
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !(v === Infinity || (Number.isSafeInteger(v) && (v > 0 || (allowZero && v === 0))))) {
@@ -360,6 +360,13 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     return dev;
   }
 
+  /** The live device, which must still be `dev` (a call whose handles and kernels were checked on it). */
+  private sameDevice(dev: GPUDevice): GPUDevice {
+    const now = this.live();
+    if (now !== dev) throw new DeviceLostError({ argument: 'device', expected: 'the device the call started on', actual: 'a device replaced during the call (attachDevice)' });
+    return now;
+  }
+
   /** Refuses, before allocating, a buffer beyond the device's binding or buffer size limit. */
   private checkSize(argument: string, bytes: number): void {
     const lim = this.live().limits;
@@ -498,8 +505,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     if (inFault !== null || fault !== null || this.dev !== dev || this.lostInfo !== null || this.disposed) {
       for (const t of [...made, ...temps]) this.discard(t);
       if (inFault !== null) throw inFault;
-      this.live();
-      if (this.dev !== dev) throw new DeviceLostError({ argument: 'device', expected: 'the device the call started on', actual: 'a device replaced during the call (attachDevice)' });
+      this.sameDevice(dev);
       throw faultError(fault!, fault!.kind === 'out-of-memory' ? results : op);
     }
     for (const t of made) t.state = 'ok';
@@ -535,7 +541,9 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
       }));
     } catch (e) {
       if (t !== null) this.discard(t);
-      throw e;
+      if (e instanceof DcnError) throw e;
+      // Dawn throws (a TypeError) for arguments it cannot take at all: still a typed error of this upload.
+      throw new BackendError({ argument: 'data', expected: 'data the GPU queue accepts', actual: data }, String((e as Error)?.message ?? e));
     }
     const made: WebGpuTensor = t!;
     made.state = 'pending';
@@ -827,7 +835,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const kernels = this.roiKernels(dev);
     // Compiling is asynchronous: done first, so the GPU work below is one synchronous, scoped block.
     await kernels.ready(storage, ['forward']);
-    dev = this.live();
+    dev = this.sameDevice(dev);
     const b = { input: ins.input.buffer, rois: ins.rois.buffer, offset: ins.offset?.buffer ?? null, mask: ins.mask?.buffer ?? null };
     return this.gpuCall('deformRoiPool', 'output', ins, (a) => {
       const out = a.result(len, storageBytes(storage));
@@ -861,7 +869,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     this.room('gradients', total);
     const kernels = this.roiKernels(dev);
     await kernels.ready(storage, storage === 'f16' ? ['gradBin', 'gradInput', 'accToStorage'] : ['gradBin', 'gradInput']);
-    dev = this.live();
+    dev = this.sameDevice(dev);
     const b = { input: ins.input.buffer, rois: ins.rois.buffer, offset: ins.offset?.buffer ?? null, mask: ins.mask?.buffer ?? null };
     return this.gpuCall('deformRoiPoolBackward', 'gradients', ins, (a) => {
       const grads: RoiPoolGrads<WebGpuTensor> = {
