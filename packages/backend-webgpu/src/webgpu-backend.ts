@@ -683,16 +683,21 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     t.accounted = 0;
   }
 
+  /** The convolution's input handles, each checked (own, live, on this device, of the geometry's size). */
+  private checkConvHandles(inputs: ConvInputs<WebGpuTensor>, lens: ReturnType<typeof convLengths>) {
+    return {
+        input: this.checkHandle('input', inputs.input, lens.input),
+        weight: this.checkHandle('weight', inputs.weight, lens.weight),
+        offset: this.checkHandle('offset', inputs.offset, lens.offset),
+        mask: inputs.mask === null ? null : this.checkHandle('mask', inputs.mask, lens.mask),
+        bias: inputs.bias === null ? null : this.checkHandle('bias', inputs.bias, lens.bias),
+    };
+  }
+
   async deformConv2d(g: ConvGeometry, inputs: ConvInputs<WebGpuTensor>): Promise<WebGpuTensor> {
     const dev = this.enter();
     const lens = convLengths(g);
-    const ins = {
-      input: this.checkHandle('input', inputs.input, lens.input),
-      weight: this.checkHandle('weight', inputs.weight, lens.weight),
-      offset: this.checkHandle('offset', inputs.offset, lens.offset),
-      mask: inputs.mask === null ? null : this.checkHandle('mask', inputs.mask, lens.mask),
-      bias: inputs.bias === null ? null : this.checkHandle('bias', inputs.bias, lens.bias),
-    };
+    const ins = this.checkConvHandles(inputs, lens);
     const outLen = lens.output;
     const HoWo = g.outHeight * g.outWidth;
     this.checkSize('output', outLen * this.elementBytes);
@@ -751,11 +756,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const dev = this.enter();
     const lens = convLengths(g);
     const ins = {
-      input: this.checkHandle('input', inputs.input, lens.input),
-      weight: this.checkHandle('weight', inputs.weight, lens.weight),
-      offset: this.checkHandle('offset', inputs.offset, lens.offset),
-      mask: inputs.mask === null ? null : this.checkHandle('mask', inputs.mask, lens.mask),
-      bias: inputs.bias === null ? null : this.checkHandle('bias', inputs.bias, lens.bias),
+      ...this.checkConvHandles(inputs, lens),
       gradOutput: this.checkHandle('gradOutput', gradOutput, lens.output),
     };
     const on = { input: want.input, offset: want.offset, mask: want.mask && ins.mask !== null, weight: want.weight, bias: want.bias };
