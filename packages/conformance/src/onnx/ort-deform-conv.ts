@@ -35,18 +35,12 @@
  *
  * Not supported by ORT: gradients (DeformConv has no backward kernel), so this checks forward outputs only.
  */
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-
 import type { ConvGeometry } from '@dcnv2/core';
 import type { Tensor as OrtTensor } from 'onnxruntime-web';
 
 import { buildDeformConvModel, deformConvModelShapes, DEFORM_CONV_IO } from './deform-conv-model.js';
+import { checkThreads, loadOrt, ortThreadCount } from './ort-runtime.js';
 import { OrtSessions } from './ort-sessions.js';
-
-type Ort = typeof import('onnxruntime-web');
 
 export interface OrtDeformConvOptions {
   /** `ort.env.wasm.numThreads`. Default 1. Fixed by the first use in a process. */
@@ -76,57 +70,6 @@ export interface OrtDeformConv {
 }
 
 export type OrtAvailability = { ok: true } | { ok: false; reason: string };
-
-// ---------------------------------------------------------------------------------------------------------------
-// Loading onnxruntime-web once per process.
-
-let ortPromise: Promise<Ort> | null = null;
-let ortThreads: number | null = null;
-
-function checkThreads(threads: number): number {
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
-  return threads;
-}
-
-/** Directory holding onnxruntime-web's `.mjs`/`.wasm` runtime files. */
-function ortDistDir(): string {
-  const require = createRequire(import.meta.url);
-  // The package's "node" + "require" export is dist/ort.node.min.js, next to the wasm files.
-  return dirname(require.resolve('onnxruntime-web'));
-}
-
-async function importOrt(threads: number): Promise<Ort> {
-  const ort: Ort = await import('onnxruntime-web');
-  const dist = ortDistDir();
-  const mjs = join(dist, 'ort-wasm-simd-threaded.mjs');
-  const wasm = join(dist, 'ort-wasm-simd-threaded.wasm');
-  const wasmBinary = new Uint8Array(await readFile(wasm));
-  ort.env.wasm.numThreads = threads;
-  ort.env.wasm.proxy = false;
-  ort.env.wasm.wasmPaths = { mjs: pathToFileURL(mjs), wasm: pathToFileURL(wasm) };
-  ort.env.wasm.wasmBinary = wasmBinary;
-  ort.env.logLevel = 'error';
-  return ort;
-}
-
-/** onnxruntime-web, loaded once per process (shared with the RoiAlign runner, `ort-roi-align.ts`). */
-export function loadOrt(threads: number): Promise<Ort> {
-  if (ortThreads !== null && ortThreads !== threads) {
-    return Promise.reject(
-      new Error(`onnxruntime-web is already initialised with ${ortThreads} thread(s) in this process; cannot switch to ${threads}`),
-    );
-  }
-  if (ortPromise === null) {
-    ortThreads = threads;
-    ortPromise = importOrt(threads);
-    // A failed load may be retried (e.g. after fixing the install); a successful one is kept.
-    ortPromise.catch(() => {
-      ortPromise = null;
-      ortThreads = null;
-    });
-  }
-  return ortPromise;
-}
 
 function describeError(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
@@ -249,11 +192,12 @@ async function probe(threads: number): Promise<OrtAvailability> {
  * count it already has, else 1). A successful answer is cached.
  */
 export function ortAvailable(options?: OrtDeformConvOptions): Promise<OrtAvailability> {
-  const threads = checkThreads(options?.threads ?? ortThreads ?? 1);
-  if (ortThreads !== null && ortThreads !== threads) {
+  const loaded = ortThreadCount();
+  const threads = checkThreads(options?.threads ?? loaded ?? 1);
+  if (loaded !== null && loaded !== threads) {
     return Promise.resolve({
       ok: false,
-      reason: `onnxruntime-web is already initialised with ${ortThreads} thread(s) in this process, not ${threads}`,
+      reason: `onnxruntime-web is already initialised with ${loaded} thread(s) in this process, not ${threads}`,
     });
   }
   if (availability !== null) return availability;

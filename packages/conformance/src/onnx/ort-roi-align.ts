@@ -11,7 +11,7 @@
  * The wasm runtime (`loadOrt`) and the session cache (`OrtSessions`) are shared with the DeformConv runner.
  */
 import type { RoiPoolGeometry } from '@dcnv2/core';
-import { loadOrt } from './ort-deform-conv.js';
+import { loadOrt } from './ort-runtime.js';
 import { OrtSessions } from './ort-sessions.js';
 import { buildRoiAlignModel, roiAlignModelShapes, ROI_ALIGN_IO } from './roi-align-model.js';
 
