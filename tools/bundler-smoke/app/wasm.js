@@ -1,0 +1,28 @@
+// The wasm page: deformConv2d on @dcnv2/backend-wasm with 2 threads, compared with @dcnv2/backend-cpu.
+import { deformConv2d, registerBackend, setBackend } from '@dcnv2/core';
+import { createCpuBackend } from '@dcnv2/backend-cpu';
+import { createWasmBackend } from '@dcnv2/backend-wasm';
+import { compare, problem, report, watchWorkers } from './common.js';
+import wasmOptions from './wasm-options.js';
+
+report('wasm', async () => {
+  const workers = watchWorkers();
+  registerBackend('cpu', () => createCpuBackend());
+  registerBackend('wasm', () => createWasmBackend({ threads: 2, ...wasmOptions }));
+  const { args, params } = problem();
+  await setBackend('cpu');
+  const want = await deformConv2d(args, params);
+  const backend = await setBackend('wasm');
+  // Three calls: the worker's share of the chunks is summed over them (one short call could, in principle,
+  // be finished by the calling thread before the worker wakes up).
+  let got = null;
+  for (let i = 0; i < 3; i++) got = await deformConv2d(args, params);
+  return {
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    info: backend.info,
+    capabilityThreads: backend.capabilities.threads,
+    workers,
+    shape: got.shape,
+    ...compare(got.data, want.data),
+  };
+});
