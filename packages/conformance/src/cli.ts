@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Backend } from '@dcnv2/core';
 import { parseCliArgs, UsageError, USAGE, type CliOptions } from './cli/args.js';
-import { backendFactory, BUILTIN_BACKENDS, createBackend, userDirectory } from './cli/load-backend.js';
+import { backendFactory, createBackend, isBuiltinBackend, userDirectory } from './cli/load-backend.js';
 import { planOps } from './cli/plan-ops.js';
 import { formatHeader, formatRow, formatSkip, formatSummary } from './format.js';
 import { DEFAULT_BLOCKED_CASES, DEFAULT_FUZZ_CASES, DEFAULT_SEED, runConformance } from './run-conformance.js';
@@ -30,8 +30,7 @@ async function run(o: CliOptions): Promise<number> {
     // Without --other, cross compares with the float64 reference backend, so no suite is left out.
     const others = o.others.length > 0 || backend.name === 'reference' ? o.others : ['reference'];
     for (const other of others) {
-      const isName = other === 'reference' || BUILTIN_BACKENDS[other] !== undefined;
-      backends.push(await createBackend(isName ? 'name' : 'module', other));
+      backends.push(await createBackend(isBuiltinBackend(other) ? 'name' : 'module', other));
     }
     const seed = o.seed ?? DEFAULT_SEED;
     const fuzzCases = o.fuzzCases ?? DEFAULT_FUZZ_CASES;

@@ -28,6 +28,7 @@ export {
   loadVectors,
   parseVectors,
   defaultVectorsDir,
+  packagedVectorsDir,
   defaultVectorsFiles,
   VectorsError,
   VECTOR_OPS,

@@ -1,8 +1,9 @@
 /**
- * Loads test vectors in the golden format (see shared/golden/README.md) from any path, and finds the
- * project's golden set. Vectors are data read where they lie: never copied into the project, so a
- * regenerated set reaches every test at once. Every structural problem is reported with the file, the
- * case and the field, so a malformed or hand-edited file fails loudly instead of testing less.
+ * Loads test vectors in the golden format (see golden/README.md) from any path, and finds the golden set:
+ * the copy this package ships (made from the repository's shared/golden by every build, never committed,
+ * so a regenerated set reaches every test with the next build). Every structural problem is reported
+ * with the file, the case and the field, so a malformed or hand-edited file fails loudly instead of
+ * testing less.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -369,10 +370,18 @@ function holdsVectors(dir: string): boolean {
 }
 
 /**
- * The project's golden vectors folder: `$DCNV2_GOLDEN_DIR` if set; otherwise the first
- * `<ancestor>/../shared/golden` or `<ancestor>/shared/golden` holding vectors, walking up from the current
- * directory and then from this module's own location (so it works from the repo root, from a package
- * folder, and from an installed copy inside the workspace).
+ * The golden vectors this package ships: `golden/` at the package root (beside `dist/` and `src/`), copied
+ * from the repository's shared/golden by the build (scripts/copy-golden.mjs) and listed in `files`.
+ */
+export function packagedVectorsDir(): string {
+  return fileURLToPath(new URL('../golden', import.meta.url));
+}
+
+/**
+ * The golden vectors folder: `$DCNV2_GOLDEN_DIR` if set; else the copy shipped in this package
+ * (`packagedVectorsDir()`, present in every installed copy and after a build); else, in a repository
+ * checkout that was not built yet, the first `<ancestor>/../shared/golden` or `<ancestor>/shared/golden`
+ * holding vectors, walking up from the current directory and then from this module's own location.
  */
 export function defaultVectorsDir(): string {
   const env = process.env.DCNV2_GOLDEN_DIR;
@@ -381,6 +390,8 @@ export function defaultVectorsDir(): string {
     if (!isDir(dir)) throw new Error(`DCNV2_GOLDEN_DIR=${env} is not a directory`);
     return dir;
   }
+  const packaged = packagedVectorsDir();
+  if (holdsVectors(packaged)) return packaged;
   const starts = [process.cwd(), dirname(fileURLToPath(import.meta.url))];
   for (const start of starts) {
     for (let d = resolve(start); ; d = dirname(d)) {
@@ -391,8 +402,8 @@ export function defaultVectorsDir(): string {
     }
   }
   throw new Error(
-    `cannot find the golden vectors (shared/golden) above ${starts.join(' or ')}; ` +
-      'set DCNV2_GOLDEN_DIR or pass vector files explicitly (--vectors FILE)',
+    `cannot find the golden vectors: not shipped in this package (${packaged}), and no shared/golden above ` +
+      `${starts.join(' or ')}; set DCNV2_GOLDEN_DIR or pass vector files explicitly (--vectors FILE)`,
   );
 }
 

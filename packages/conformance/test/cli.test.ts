@@ -84,6 +84,24 @@ describe('dcnv2-conformance', () => {
     expect(report.rows.some((row: { op: string; suite: string }) => row.op === 'deform_roi_pool' && row.suite === 'roi-properties')).toBe(true);
   }, 60_000);
 
+  it('--backend takes a path: the shipped example backend (examples/my-backend.js) passes every forward check, the rest skipped with reasons', () => {
+    // Relative to the directory the command runs from (the package folder here), like a user's ./my-backend.js.
+    const r = runCli(['--backend', './examples/my-backend.js', '--quiet']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.last).toMatch(/^\d+ passed, 0 failed, 6 skipped$/);
+    expect(Number(r.last.split(' ')[0])).toBeGreaterThan(400);
+    expect(r.stdout).toContain('skipped golden: backend has no backward');
+    expect(r.stdout).toContain('skipped deform_roi_pool: backend my-backend has no roiPool capability');
+    // The same module by absolute path, through --backend-module (the alias) and through --backend.
+    const file = join(pkg, 'examples', 'my-backend.js');
+    for (const flag of ['--backend', '--backend-module']) {
+      const g = runCli([flag, file, '--suite', 'golden', '--op', 'deform_conv2d']);
+      expect(g.status, g.stderr).toBe(0);
+      expect(g.stdout).toContain('dcnv2 conformance: backend my-backend');
+      expect(g.last).toBe('17 passed, 0 failed, 1 skipped');
+    }
+  }, 120_000);
+
   it('--other adds backends for the cross suite; --seed and --fuzz-cases are honoured', () => {
     const r = runCli(['--backend', 'reference', '--other', 'reference', '--suite', 'cross,fuzz', '--seed', '5', '--fuzz-cases', '7']);
     expect(r.status, r.stderr).toBe(0);

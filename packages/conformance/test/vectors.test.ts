@@ -1,7 +1,8 @@
 /** Loading vectors files: the golden set, hand-written files, and clear errors for malformed ones. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   compareTensors,
@@ -11,6 +12,7 @@ import {
   deformConv2dF64,
   loadVectors,
   makeGeometry,
+  packagedVectorsDir,
   parseVectors,
   randomCaseData,
   referenceBackend,
@@ -64,8 +66,11 @@ function smallCase(opts: { batch?: number; grads?: boolean } = {}) {
 }
 
 describe('loading', () => {
-  it('finds the golden set and loads both ops', () => {
-    expect(defaultVectorsDir()).toMatch(/shared[\\/]golden$/);
+  it('finds the golden set (the copy the build ships in golden/, else shared/golden) and loads both ops', () => {
+    const packaged = packagedVectorsDir();
+    expect(packaged).toBe(fileURLToPath(new URL('../golden', import.meta.url)));
+    if (existsSync(join(packaged, 'deform_conv2d.json'))) expect(defaultVectorsDir()).toBe(packaged);
+    else expect(defaultVectorsDir()).toMatch(/shared[\\/]golden$/);
     const conv = loadVectors(defaultVectorsFiles('deform_conv2d')[0]);
     expect(conv.op).toBe('deform_conv2d');
     expect(conv.cases).toHaveLength(17);
@@ -77,6 +82,16 @@ describe('loading', () => {
     expect(roi.cases).toHaveLength(6);
     expect(roi.cases[0].params).toEqual({ outputSize: [3, 3], spatialScale: 0.5, samplingRatio: 2, gamma: 0.1 });
     expect(roi.cases.find((c) => c.name === 'no_offset_no_mask')?.offset).toBeNull();
+  });
+
+  it.runIf(existsSync(join(packagedVectorsDir(), 'README.md')))('the shipped copy (golden/) is byte-identical to shared/golden, README included: rebuild after regenerating', () => {
+    const shared = fileURLToPath(new URL('../../../../shared/golden', import.meta.url));
+    const files = readdirSync(shared).filter((f) => f === 'README.md' || f.endsWith('.json')).sort();
+    expect(files).toEqual(expect.arrayContaining(['README.md', 'deform_conv2d.json', 'deform_roi_pool.json']));
+    expect(readdirSync(packagedVectorsDir()).sort()).toEqual(files);
+    for (const f of files) {
+      expect(readFileSync(join(packagedVectorsDir(), f), 'utf8') === readFileSync(join(shared, f), 'utf8'), `golden/${f} differs from shared/golden/${f}: run pnpm build`).toBe(true);
+    }
   });
 
   it('DCNV2_GOLDEN_DIR overrides the search', () => {

@@ -1,14 +1,18 @@
 /** Command-line arguments of `dcnv2-conformance`, parsed strictly: anything unknown is a usage error. */
 import { parseArgs } from 'node:util';
 import { SUITE_NAMES, type SuiteName } from '../suites/types.js';
+import { isBuiltinBackend } from './load-backend.js';
 import { VECTOR_OPS, type VectorsOp } from '../vectors.js';
 
-export const USAGE = `usage: dcnv2-conformance (--backend NAME | --backend-module SPECIFIER) [options]
+export const USAGE = `usage: dcnv2-conformance --backend NAME|PATH|PACKAGE [options]
 
-  --backend NAME            built-in backend: reference, cpu, wasm, webgpu, webgpu-f16
-                            (cpu -> @dcnv2/backend-cpu, wasm -> @dcnv2/backend-wasm, webgpu -> @dcnv2/backend-webgpu;
-                            webgpu-f16: the same with precision float16, on an adapter with shader-f16)
-  --backend-module SPEC     a package name or a path to a module exporting \`dcnBackend\` (a BackendProvider)
+  --backend NAME|PATH|PACKAGE
+                            the backend under test: a built-in name (reference, cpu, wasm, webgpu, webgpu-f16;
+                            cpu -> @dcnv2/backend-cpu, wasm -> @dcnv2/backend-wasm, webgpu -> @dcnv2/backend-webgpu;
+                            webgpu-f16: the same with precision float16, on an adapter with shader-f16),
+                            or a path (./my-backend.js) or package name of a module exporting
+                            \`dcnBackend\` (a BackendProvider { name, create() })
+  --backend-module SPEC     the same as --backend SPEC, for a module (kept as an alias)
   --other NAME|SPEC         another backend for the cross suite (repeatable; default: reference)
   --op OP                   deform_conv2d, deform_roi_pool or all (default: all, or with --vectors
                             the ops the files hold)
@@ -28,7 +32,7 @@ export class UsageError extends Error {
 }
 
 export interface CliOptions {
-  /** A built-in name or a module specifier/path, as given. */
+  /** A built-in name, or a module specifier/path (any other --backend value, or --backend-module), as given. */
   readonly backend: { readonly kind: 'name' | 'module'; readonly value: string };
   readonly others: readonly string[];
   /** The ops to run: one, 'all', or absent (every op; with --vectors, the ops those files hold). */
@@ -78,6 +82,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   const name = values.backend;
   const mod = values['backend-module'];
   if (!help && (name === undefined) === (mod === undefined)) throw new UsageError('give exactly one of --backend and --backend-module');
+  // Anything that is not a built-in name is a module: a path (./my-backend.js) or a package name.
+  const backend = name !== undefined && isBuiltinBackend(name) ? ({ kind: 'name', value: name } as const) : ({ kind: 'module', value: name ?? mod ?? '' } as const);
   const op = values.op as VectorsOp | 'all' | undefined;
   if (op !== undefined && op !== 'all' && !VECTOR_OPS.includes(op)) throw new UsageError(`--op expects ${VECTOR_OPS.join(', ')} or all, got ${JSON.stringify(values.op)}`);
   let suites: SuiteName[] | undefined;
@@ -90,7 +96,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   const fuzzCases = integer(values['fuzz-cases'], '--fuzz-cases', 0);
   const blockedCases = integer(values['blocked-cases'], '--blocked-cases', 0);
   return {
-    backend: name !== undefined ? { kind: 'name', value: name } : { kind: 'module', value: mod ?? '' },
+    backend,
     others: values.other ?? [],
     ...(op !== undefined ? { op } : {}),
     quiet: values.quiet === true,

@@ -25,6 +25,11 @@ const BUILTIN_OPTIONS: Readonly<Record<string, object>> = {
   'webgpu-f16': { precision: 'float16' },
 };
 
+/** Whether `value` is a built-in backend name (anything else given to --backend is a module path or package). */
+export function isBuiltinBackend(value: string): boolean {
+  return value === 'reference' || Object.hasOwn(BUILTIN_BACKENDS, value);
+}
+
 /**
  * The directory the user ran the command from. Under the package's own `cli` script (which pnpm runs in
  * the package folder), that is INIT_CWD; otherwise the process's working directory.
@@ -86,10 +91,22 @@ export async function loadProvider(kind: 'name' | 'module', value: string): Prom
   let spec = value;
   if (kind === 'name') {
     const pkg = BUILTIN_BACKENDS[value];
-    if (pkg === undefined) throw new Error(`unknown backend ${JSON.stringify(value)}: built-in names are reference, ${Object.keys(BUILTIN_BACKENDS).join(', ')}; use --backend-module for others`);
+    if (pkg === undefined) throw new Error(`unknown backend ${JSON.stringify(value)}: built-in names are reference, ${Object.keys(BUILTIN_BACKENDS).join(', ')}; or pass a module path or package name`);
     spec = pkg;
   }
-  const file = resolveBackendModule(spec);
+  let file: string;
+  try {
+    file = resolveBackendModule(spec);
+  } catch (e) {
+    // Not a built-in name, not a path, and no such package: most likely a misspelt name.
+    if (kind === 'module' && !looksLikePath(spec)) {
+      throw new Error(
+        `unknown backend ${JSON.stringify(spec)}: built-in names are reference, ${Object.keys(BUILTIN_BACKENDS).join(', ')}; ` +
+          `a module is a path (./my-backend.js) or an installed package, and ${(e as Error).message}`,
+      );
+    }
+    throw e;
+  }
   const mod = (await import(pathToFileURL(file).href)) as { dcnBackend?: unknown; default?: { dcnBackend?: unknown } };
   const provider = mod.dcnBackend ?? mod.default?.dcnBackend;
   if (!isProvider(provider)) throw new Error(`${spec} (${file}) does not export dcnBackend, a BackendProvider { name, create() }`);
