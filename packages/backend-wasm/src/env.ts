@@ -38,7 +38,7 @@ export async function hardwareThreads(): Promise<number> {
  * A tiny module using f32x4.relaxed_madd: (func (param v128 v128 v128) (result v128) local.get 0..2
  * f32x4.relaxed_madd). `WebAssembly.validate` on it says whether relaxed SIMD is available.
  */
-const RELAXED_PROBE = new Uint8Array([
+const RELAXED_PROBE = /* @__PURE__ */ new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
   0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b,
   0x03, 0x02, 0x01, 0x00,
@@ -46,7 +46,7 @@ const RELAXED_PROBE = new Uint8Array([
 ]);
 
 /** (func (result v128) v128.const 0): SIMD128. */
-const SIMD_PROBE = new Uint8Array([
+const SIMD_PROBE = /* @__PURE__ */ new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
   0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,
   0x03, 0x02, 0x01, 0x00,
@@ -90,15 +90,4 @@ export function canShareMemory(): boolean {
   } catch {
     return false;
   }
-}
-
-/** The bytes of a file shipped next to this module (dist/wasm/...): fs in Node, fetch in a browser. */
-export async function loadAsset(url: URL): Promise<Uint8Array<ArrayBuffer> | Response> {
-  if (isNode && url.protocol === 'file:') {
-    const fs = await importNode<{ readFile(p: URL): Promise<Uint8Array<ArrayBuffer>> }>('fs/promises');
-    return fs.readFile(url);
-  }
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`fetching ${url.href}: HTTP ${res.status}`);
-  return res;
 }

@@ -22,14 +22,16 @@ import {
   type RoiPoolGrads,
   type RoiPoolInputs,
 } from '@dcnv2/core';
-import { canShareMemory, envVar, hardwareThreads, hasRelaxedSimd, hasSimd, loadAsset } from './env.js';
+import { canShareMemory, envVar, hardwareThreads, hasRelaxedSimd, hasSimd } from './env.js';
 import { Heap, align } from './heap.js';
 import { J, JOB_BYTES, JOB_FIELDS, WORKER_STACK_BYTES, type ChunkFn, type KernelExports } from './job.js';
 import { backendFailure, WorkerPool } from './pool.js';
 import { roiPoolBackward, roiPoolForward, type RoiPoolContext, type RoiPoolPointers } from './roi-pool.js';
 import { runChunks } from './run-chunks.js';
 import { chooseBackwardTiling, chooseForwardTiling, partialThreads } from './tiling.js';
-import { kernelUrl, type KernelVariant } from './wasm-urls.js';
+import { compileKernel } from './load.js';
+import { checkWasmPaths, checkWorkerUrl, overriddenKernelUrl, overriddenWorkerUrl, type UrlLike, type WasmPaths } from './wasm-paths.js';
+import { kernelFile, kernelUrl, type KernelVariant } from './wasm-urls.js';
 import { WasmTensor } from './wasm-tensor.js';
 
 export { WasmTensor } from './wasm-tensor.js';
@@ -49,6 +51,36 @@ export interface WasmBackendOptions {
   readonly maxMemoryBytes?: number;
   /** Upper bound on output pixels per tile (rounded up to a multiple of 8; default 64 forward, 128 backward). */
   readonly tilePixels?: number;
+  /**
+   * Where the `.wasm` builds are served, when not where the bundler put them (a CDN, esbuild, a custom
+   * server): a folder (string or URL; `/` appended when missing) holding `dcn-simd.wasm`,
+   * `dcn-relaxed.wasm`, `dcn-simd-mt.wasm`, `dcn-relaxed-mt.wasm`, or an object giving some of those files
+   * their own URL (the others keep the default). Strings resolve against the page; in Node they may be file
+   * paths. Default: `wasmEnv.wasmPaths`, else next to this module (`new URL('./wasm/…', import.meta.url)`).
+   */
+  readonly wasmPaths?: WasmPaths;
+  /**
+   * Where dist/worker.js (self-contained) is served, when not where the bundler put it. A browser loads a
+   * script of another origin through a same-origin module that imports it (it needs CORS). In Node it must
+   * be a file (URL or path). Default: `wasmEnv.workerUrl`, else the shipped worker.
+   */
+  readonly workerUrl?: UrlLike;
+}
+
+/** What `backend.info` reports after `init()`. */
+export interface WasmBackendInfo {
+  /** The kernel build that runs: `relaxed` (FMA) or `simd`; null before init. */
+  readonly variant: KernelVariant | null;
+  /** Threads that compute, the calling thread included (1: no workers). */
+  readonly threads: number;
+  /** Whether the memory is a shared WebAssembly memory (needed for threads). */
+  readonly sharedMemory: boolean;
+  /** The URL the kernel build was loaded from; null before init. */
+  readonly wasmUrl: string | null;
+  /** The script the workers were started from (as the bundler rewrote it); null without workers. */
+  readonly workerUrl: string | null;
+  /** Chunks of work the workers (not the calling thread) have run so far: above 0 once threads really computed. */
+  readonly workerChunks: number;
 }
 
 const DEFAULT_MAX_MEMORY = 2 * 1024 * 1024 * 1024;
@@ -135,7 +167,14 @@ function kernelError(e: unknown): Error {
 
 export class WasmBackend implements Backend<WasmTensor> {
   readonly name = 'wasm';
-  readonly options: Readonly<{ threads: number | undefined; simd: SimdChoice; maxMemoryBytes: number; tilePixels: number | undefined }>;
+  readonly options: Readonly<{
+    threads: number | undefined;
+    simd: SimdChoice;
+    maxMemoryBytes: number;
+    tilePixels: number | undefined;
+    wasmPaths: WasmPaths | undefined;
+    workerUrl: UrlLike | undefined;
+  }>;
   #disposed = false;
   #initialised: Promise<void> | null = null;
   #kernels: KernelExports | null = null;
@@ -145,6 +184,10 @@ export class WasmBackend implements Backend<WasmTensor> {
   #threads = 1;
   #variant: KernelVariant | null = null;
   #shared = false;
+  #wasmUrl: string | null = null;
+  #workerUrl: string | null = null;
+  /** Chunks the workers ran, kept when dispose() drops the pool. */
+  #workerChunksAtDispose = 0;
   /** Serialises threaded calls (they share the pool and resolve asynchronously). */
   #queue: Promise<unknown> = Promise.resolve();
   /** Every tensor this instance made and has not freed: the only handles it accepts. */
@@ -153,7 +196,7 @@ export class WasmBackend implements Backend<WasmTensor> {
   constructor(options: WasmBackendOptions | null = {}) {
     if (options === null) options = {};
     if (typeof options !== 'object') {
-      throw new ParamError({ argument: 'options', expected: 'an object { threads?, simd?, maxMemoryBytes?, tilePixels? }', actual: options });
+      throw new ParamError({ argument: 'options', expected: 'an object { threads?, simd?, maxMemoryBytes?, tilePixels?, wasmPaths?, workerUrl? }', actual: options });
     }
     const threads = positiveInt(options.threads, 'options.threads', 256) ?? parseEnvInt('DCNV2_WASM_THREADS');
     const simd = options.simd ?? (envVar('DCNV2_WASM_SIMD') as SimdChoice | undefined) ?? 'auto';
@@ -162,16 +205,28 @@ export class WasmBackend implements Backend<WasmTensor> {
     }
     const maxMemoryBytes = positiveInt(options.maxMemoryBytes, 'options.maxMemoryBytes', MAX_MEMORY) ?? DEFAULT_MAX_MEMORY;
     const tilePixels = positiveInt(options.tilePixels, 'options.tilePixels', 1 << 20);
-    this.options = Object.freeze({ threads, simd, maxMemoryBytes, tilePixels });
+    const wasmPaths = checkWasmPaths(options.wasmPaths, 'options.wasmPaths');
+    const workerUrl = checkWorkerUrl(options.workerUrl, 'options.workerUrl');
+    this.options = Object.freeze({ threads, simd, maxMemoryBytes, tilePixels, wasmPaths, workerUrl });
   }
 
   get capabilities(): BackendCapabilities {
     return Object.freeze({ backward: true, roiPool: true, threads: this.#threads, float16: false, resident: true, externalBuffers: false });
   }
 
-  /** After init: which build runs (`simd` or `relaxed`), threads in use, whether memory is shared. */
-  get info(): { variant: KernelVariant | null; threads: number; sharedMemory: boolean } {
-    return { variant: this.#variant, threads: this.#threads, sharedMemory: this.#shared };
+  /**
+   * After init: which build runs (`simd` or `relaxed`), threads in use, whether memory is shared, where
+   * the kernels and the worker came from, and how many chunks the workers have run.
+   */
+  get info(): WasmBackendInfo {
+    return {
+      variant: this.#variant,
+      threads: this.#threads,
+      sharedMemory: this.#shared,
+      wasmUrl: this.#wasmUrl,
+      workerUrl: this.#workerUrl,
+      workerChunks: this.#pool?.workerChunks ?? this.#workerChunksAtDispose,
+    };
   }
 
   /** Memory statistics (for tests and diagnostics): memory size, bytes allocated, heap top. */
@@ -219,8 +274,11 @@ export class WasmBackend implements Backend<WasmTensor> {
     const variant: KernelVariant = relaxedOk ? 'relaxed' : 'simd';
     const requested = this.options.threads ?? (await hardwareThreads());
     const shared = requested > 1 && canShareMemory();
-    const source = await loadAsset(kernelUrl(variant, shared));
-    const module = source instanceof Uint8Array ? await WebAssembly.compile(source) : await WebAssembly.compileStreaming(source);
+    const file = kernelFile(variant, shared);
+    const located = await overriddenKernelUrl(file, this.options.wasmPaths);
+    const wasmUrl = located?.url ?? kernelUrl(variant, shared);
+    const workerTarget = shared ? await overriddenWorkerUrl(this.options.workerUrl) : null;
+    const module = await compileKernel(wasmUrl, file, located?.argument ?? null);
     const maxPages = Math.floor(this.options.maxMemoryBytes / PAGE);
     const memory = new WebAssembly.Memory({ initial: 2, maximum: maxPages, ...(shared ? { shared: true } : {}) } as WebAssembly.MemoryDescriptor);
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
@@ -232,7 +290,7 @@ export class WasmBackend implements Backend<WasmTensor> {
       const workers = requested - 1;
       const stacks = heap.alloc(workers * WORKER_STACK_BYTES, 'worker stacks');
       const tops = Array.from({ length: workers }, (_, i) => stacks + (i + 1) * WORKER_STACK_BYTES);
-      pool = await WorkerPool.create(workers, module, memory, tops);
+      pool = await WorkerPool.create(workers, module, memory, tops, workerTarget);
       threads = requested;
     }
     if (this.#disposed) {
@@ -246,6 +304,8 @@ export class WasmBackend implements Backend<WasmTensor> {
     this.#threads = threads;
     this.#variant = variant;
     this.#shared = shared;
+    this.#wasmUrl = wasmUrl.href;
+    this.#workerUrl = pool?.url ?? null;
   }
 
   #f32(): Float32Array {
@@ -701,6 +761,7 @@ export class WasmBackend implements Backend<WasmTensor> {
     if (this.#disposed) return;
     this.#disposed = true;
     const pool = this.#pool;
+    this.#workerChunksAtDispose = pool?.workerChunks ?? 0;
     this.#pool = null;
     this.#kernels = null;
     this.#heap = null;
