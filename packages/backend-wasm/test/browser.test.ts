@@ -24,7 +24,8 @@ const pageFile = join(pkgDir, 'test/browser/page.html');
  */
 function isolationHeaders(pathname: string): Record<string, string> {
   const h: Record<string, string> = { 'Cross-Origin-Resource-Policy': 'same-origin' };
-  if (pathname !== '/plain.html') h['Cross-Origin-Embedder-Policy'] = 'require-corp';
+  // /nocoep/: the built files again, without COEP (a worker script an isolated page cannot use).
+  if (pathname !== '/plain.html' && !pathname.startsWith('/nocoep/')) h['Cross-Origin-Embedder-Policy'] = 'require-corp';
   if (pathname === '/isolated.html') h['Cross-Origin-Opener-Policy'] = 'same-origin';
   return h;
 }
@@ -38,7 +39,7 @@ describe('wasm backend in headless Chromium', () => {
   beforeAll(async () => {
     server = await serveStatic({
       pages: { '/plain.html': pageFile, '/isolated.html': pageFile },
-      roots: { '/core/': join(pkgDir, 'node_modules/@dcnv2/core/dist'), '/wasm/': wasmDist },
+      roots: { '/core/': join(pkgDir, 'node_modules/@dcnv2/core/dist'), '/wasm/': wasmDist, '/nocoep/': wasmDist, '/unbundled/': join(pkgDir, 'test/browser/unbundled') },
       headers: isolationHeaders,
     });
     browser = await launchChromium();
@@ -54,6 +55,47 @@ describe('wasm backend in headless Chromium', () => {
     expect(r.errors).toEqual([]);
     for (const f of r.outputFiles) expect(f.text).not.toMatch(/from\s*["']node:|require\(["']node:/);
   });
+
+  /** Runs window.tryInit(options) on a fresh tab of `page`. */
+  async function tryInit(page: string, options: Record<string, unknown>): Promise<{ ok: boolean; info?: Record<string, unknown>; name?: string; argument?: string; message?: string }> {
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(`${server.origin}/${page}`);
+      await tab.waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, undefined, { timeout: 30_000 });
+      return (await tab.evaluate((o) => (globalThis as unknown as { tryInit(o: unknown): Promise<unknown> }).tryInit(o), options)) as never;
+    } finally {
+      await tab.close();
+    }
+  }
+
+  it('takes wasmPaths and workerUrl, and really runs on 2 threads from them', async () => {
+    const got = await tryInit('isolated.html', { threads: 2, simd: 'simd', wasmPaths: '/wasm/wasm', workerUrl: '/wasm/worker.js' });
+    expect(got.ok, got.message).toBe(true);
+    expect(got.info).toMatchObject({ variant: 'simd', threads: 2, sharedMemory: true, wasmUrl: `${server.origin}/wasm/wasm/dcn-simd-mt.wasm`, workerUrl: `${server.origin}/wasm/worker.js` });
+    expect(got.info!.workerChunks).toBeGreaterThan(0);
+    const shipped = await tryInit('isolated.html', { threads: 2 });
+    expect(shipped.info).toMatchObject({ threads: 2, workerUrl: `${server.origin}/wasm/worker.js` });
+  }, 120_000);
+
+  it('names the URL and the real cause when the worker or the .wasm cannot be loaded', async () => {
+    const missing = await tryInit('isolated.html', { threads: 2, workerUrl: '/missing/worker.js' });
+    expect(missing).toMatchObject({ ok: false, name: 'BackendError', argument: 'options.workerUrl' });
+    expect(missing.message).toContain(`${server.origin}/missing/worker.js`);
+    expect(missing.message).toMatch(/HTTP 404/);
+    expect(missing.message).not.toMatch(/COEP|Cross-Origin-Embedder-Policy/);
+    const noCoep = await tryInit('isolated.html', { threads: 2, workerUrl: '/nocoep/worker.js' });
+    expect(noCoep).toMatchObject({ ok: false, name: 'BackendError', argument: 'options.workerUrl' });
+    expect(noCoep.message).toMatch(/without a Cross-Origin-Embedder-Policy header/);
+    const unbundled = await tryInit('isolated.html', { threads: 2, workerUrl: '/unbundled/worker.js' });
+    expect(unbundled).toMatchObject({ ok: false, name: 'BackendError' });
+    expect(unbundled.message).toMatch(/imports \.\/env\.js/);
+    const noWasm = await tryInit('isolated.html', { threads: 2, simd: 'simd', wasmPaths: '/missing/' });
+    expect(noWasm).toMatchObject({ ok: false, name: 'BackendError', argument: 'options.wasmPaths' });
+    expect(noWasm.message).toContain(`${server.origin}/missing/dcn-simd-mt.wasm`);
+    expect(noWasm.message).toMatch(/HTTP 404/);
+    const badPaths = await tryInit('plain.html', { wasmPaths: { 'dcn-simd.wasm': 1 } });
+    expect(badPaths).toMatchObject({ ok: false, name: 'ParamError', argument: 'options.wasmPaths["dcn-simd.wasm"]' });
+  }, 120_000);
 
   for (const variant of [
     { page: 'plain.html', options: { threads: 2 }, threads: 1, shared: false, isolated: false },
