@@ -33,6 +33,8 @@ function isolationHeaders(pathname: string): Record<string, string> {
 describe('wasm backend in headless Chromium', () => {
   let browser: Browser;
   let server: StaticServer;
+  /** Another origin serving dist/ as a CDN would: CORS, CORP cross-origin, COEP. */
+  let cdn: StaticServer;
   const vectors = defaultVectorsFiles('deform_conv2d').map((f) => loadVectors(f, 'deform_conv2d'));
   const cases = vectors.flatMap((v) => v.cases);
 
@@ -42,12 +44,18 @@ describe('wasm backend in headless Chromium', () => {
       roots: { '/core/': join(pkgDir, 'node_modules/@dcnv2/core/dist'), '/wasm/': wasmDist, '/nocoep/': wasmDist, '/unbundled/': join(pkgDir, 'test/browser/unbundled') },
       headers: isolationHeaders,
     });
+    cdn = await serveStatic({
+      pages: {},
+      roots: { '/pkg/': wasmDist },
+      headers: () => ({ 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }),
+    });
     browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await cdn?.close();
   });
 
   it('bundles for the browser with no Node built-in in the import graph', async () => {
@@ -73,6 +81,12 @@ describe('wasm backend in headless Chromium', () => {
     expect(got.ok, got.message).toBe(true);
     expect(got.info).toMatchObject({ variant: 'simd', threads: 2, sharedMemory: true, wasmUrl: `${server.origin}/wasm/wasm/dcn-simd-mt.wasm`, workerUrl: `${server.origin}/wasm/worker.js` });
     expect(got.info!.workerChunks).toBeGreaterThan(0);
+    // From another origin (the worker through a same-origin blob module that imports it).
+    const remote = await tryInit('isolated.html', { threads: 2, wasmPaths: `${cdn.origin}/pkg/wasm/`, workerUrl: `${cdn.origin}/pkg/worker.js` });
+    expect(remote.ok, remote.message).toBe(true);
+    expect(remote.info).toMatchObject({ threads: 2, sharedMemory: true, workerUrl: `${cdn.origin}/pkg/worker.js` });
+    expect(String(remote.info!.wasmUrl)).toMatch(new RegExp(`^${cdn.origin}/pkg/wasm/dcn-(relaxed|simd)-mt\\.wasm$`));
+    expect(remote.info!.workerChunks).toBeGreaterThan(0);
     const shipped = await tryInit('isolated.html', { threads: 2 });
     expect(shipped.info).toMatchObject({ threads: 2, workerUrl: `${server.origin}/wasm/worker.js` });
   }, 120_000);
