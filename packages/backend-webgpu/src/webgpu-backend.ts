@@ -8,6 +8,7 @@
  * float32 either way, and upload / download convert on the host (float16.ts), so callers always see
  * Float32Arrays.
  */
+/// <reference types="@webgpu/types" preserve="true" />
 import {
   BackendError,
   CapabilityError,
@@ -32,7 +33,8 @@ import { forwardFlushChunks, forwardShader, PARAM_FIELDS, TILE_CO, TILE_P, WORKG
 import { decodeFloat16, encodeFloat16 } from './float16.js';
 import { faultError, faultOf, withErrorScopes, type GpuFault } from './gpu-errors.js';
 import { COPY_DST, COPY_SRC, encodeDispatch, MAP_MODE_READ, MAP_READ, STORAGE, uniformBuffer } from './gpu-plumbing.js';
-import { defaultGpu } from './node-gpu.js';
+import { defaultGpu, noAdapterHint } from '#node-gpu';
+import { checkNodeAdapter, type NodeAdapterOptions } from './node-adapter.js';
 import { RoiPoolKernels } from './roi-pool.js';
 import { storageBytes, type StorageType } from './storage-type.js';
 
@@ -41,6 +43,13 @@ export interface WebGpuBackendOptions {
   readonly device?: GPUDevice;
   /** A `GPU` to request the adapter from (default: navigator.gpu, or the `webgpu` package in Node). */
   readonly gpu?: GPU;
+  /**
+   * In Node, without `gpu` or `device`: which Vulkan driver(s) and adapter Dawn should use (default: the
+   * `DCNV2_WEBGPU_VK_ICD` and `DCNV2_WEBGPU_ADAPTER` environment variables, else Dawn's default adapter).
+   * `{ vulkanIcd: 'swiftshader' }` or `'lavapipe'` runs on a CPU driver on a machine without a GPU. The
+   * drivers are a per-process choice (see `NodeAdapterOptions`). Ignored in browsers.
+   */
+  readonly nodeAdapter?: NodeAdapterOptions;
   /** Passed to `requestAdapter`. */
   readonly powerPreference?: GPUPowerPreference;
   /** Upper bound of bytes kept in the buffer pool for reuse (default 256 MiB). */
@@ -223,8 +232,9 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     // null is accepted as "no options" (tools that create backends by name may pass it).
     if (options === null) options = {};
     if (typeof options !== 'object') {
-      throw new ParamError({ argument: 'options', expected: 'an object { device?, gpu?, powerPreference?, poolBytes?, maxMemoryBytes?, precision? }', actual: options });
+      throw new ParamError({ argument: 'options', expected: 'an object { device?, gpu?, nodeAdapter?, powerPreference?, poolBytes?, maxMemoryBytes?, precision? }', actual: options });
     }
+    checkNodeAdapter(options.nodeAdapter);
     this.options = options;
     this.poolLimit = checkBytes(options.poolBytes, 'options.poolBytes', 256 * 1024 * 1024, true);
     this.maxMemoryBytes = checkBytes(options.maxMemoryBytes, 'options.maxMemoryBytes', DEFAULT_WEBGPU_MAX_MEMORY_BYTES, false);
@@ -284,9 +294,16 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     let device = this.injected;
     let adapterInfo: GPUAdapterInfo | null = null;
     if (device === undefined) {
-      const gpu = this.options.gpu ?? (await defaultGpu({ shaderF16: f16 }));
-      const adapter = await gpu.requestAdapter(this.options.powerPreference ? { powerPreference: this.options.powerPreference } : undefined);
-      if (adapter === null) throw new BackendError({ argument: 'backend', expected: 'a WebGPU adapter', actual: null }, 'requestAdapter() returned null');
+      const gpu = this.options.gpu ?? (await defaultGpu({ shaderF16: f16 }, this.options.nodeAdapter));
+      let adapter: GPUAdapter | null;
+      try {
+        adapter = await gpu.requestAdapter(this.options.powerPreference ? { powerPreference: this.options.powerPreference } : undefined);
+      } catch (e) {
+        // Dawn rejects (rather than resolving null) when its adapter=NAME flag matches no adapter.
+        const why = String((e as Error)?.message ?? e).replace(/\s*\n\s*/g, ' ');
+        throw new BackendError({ argument: 'backend', expected: 'a WebGPU adapter', actual: null }, `requestAdapter() failed: ${why}; ${noAdapterHint(gpu)}`);
+      }
+      if (adapter === null) throw new BackendError({ argument: 'backend', expected: 'a WebGPU adapter', actual: null }, noAdapterHint(gpu));
       // shader-f16 is requested whenever the adapter has it, so capabilities.float16 tells what the device can do.
       const hasF16 = adapter.features.has('shader-f16');
       adapterInfo = adapter.info ?? null;
