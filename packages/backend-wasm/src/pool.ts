@@ -14,7 +14,7 @@ import { BackendError } from '@dcnv2/core';
 import { isNode, importNode } from './env.js';
 import type { FromWorker, RunMessage, ToWorker } from './protocol.js';
 import type { Located } from './wasm-paths.js';
-import { spawnShippedWorker, workerUrl } from './wasm-urls.js';
+import { spawnShippedWorker, workerUrl, type BrowserWorker } from './wasm-urls.js';
 
 interface AnyWorker {
   /** The script the worker was started from (as the bundler rewrote it, for the shipped one). */
@@ -92,9 +92,9 @@ export async function diagnoseWorkerScript(url: string, message: string | undefi
 }
 
 /** A module worker for a script of another origin: a same-origin blob module that imports it (CORS needed). */
-function crossOriginWorker(url: URL): Worker {
+function crossOriginWorker(url: URL): BrowserWorker {
   const blob = new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' });
-  return new Worker(URL.createObjectURL(blob), { type: 'module' });
+  return new Worker(URL.createObjectURL(blob), { type: 'module' }) as unknown as BrowserWorker;
 }
 
 /** Starts a worker on `target` (null: the shipped dist/worker.js, found as the bundler placed it). */
@@ -122,7 +122,7 @@ async function spawn(target: URL | null): Promise<AnyWorker> {
       terminate: () => w.terminate(),
     };
   }
-  let w: Worker;
+  let w: BrowserWorker;
   let url: string;
   if (target === null) {
     ({ worker: w, url } = spawnShippedWorker());
@@ -130,21 +130,21 @@ async function spawn(target: URL | null): Promise<AnyWorker> {
     url = target.href;
     const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
     const remote = (target.protocol === 'http:' || target.protocol === 'https:') && origin !== undefined && target.origin !== origin;
-    w = remote ? crossOriginWorker(target) : new Worker(target, { type: 'module' });
+    w = remote ? crossOriginWorker(target) : (new Worker(target, { type: 'module' }) as unknown as BrowserWorker);
   }
   let heard = false;
   return {
     url,
     post: (m) => w.postMessage(m),
     onMessage: (h) => {
-      w.onmessage = (e: MessageEvent<FromWorker>) => {
+      w.onmessage = (e) => {
         heard = true;
-        h(e.data);
+        h(e.data as FromWorker);
       };
     },
     onDeath: (h) => {
-      w.onerror = (e: Event) => {
-        const msg = (e as ErrorEvent | null)?.message || undefined;
+      w.onerror = (e) => {
+        const msg = e?.message || undefined;
         if (heard) h(new Error(msg ? `the worker failed: ${msg}` : 'the worker failed'));
         else void diagnoseWorkerScript(url, msg).then((why) => h(new Error(why)), (x: unknown) => h(new Error(`${describeError(x)}${msg ? `; the worker reported: ${msg}` : ''}`)));
       };

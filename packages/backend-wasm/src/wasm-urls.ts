@@ -33,27 +33,41 @@ export function workerUrl(): URL {
   return new URL(/* webpackIgnore: true */ /* @vite-ignore */ WORKER_FILE, import.meta.url);
 }
 
-type WorkerCtor = new (url: string | URL, options?: { type?: 'module' | 'classic'; name?: string }) => Worker;
+/** The part of a browser Worker the pool uses (declared here, so that no DOM type reaches the declarations). */
+export interface BrowserWorker {
+  postMessage(m: unknown): void;
+  onmessage: ((e: { readonly data: unknown }) => void) | null;
+  onerror: ((e: { readonly message?: string }) => void) | null;
+  terminate(): void;
+}
+
+type WorkerCtor = new (url: string | URL, options?: { type?: 'module' | 'classic'; name?: string }) => BrowserWorker;
 
 /**
  * Starts the shipped worker in a browser, written exactly as bundlers want it, and returns the URL the
  * worker was really given (a bundler rewrites the `new URL(…)` inside; the URL is needed to explain a failed
  * start). To see it, `Worker` is wrapped for the duration of this one synchronous call and put back.
  */
-export function spawnShippedWorker(): { worker: Worker; url: string } {
+export function spawnShippedWorker(): { worker: BrowserWorker; url: string } {
   const g = globalThis as unknown as { Worker: WorkerCtor };
   const Native = g.Worker;
   let seen = '';
-  g.Worker = class extends (Native as unknown as new (u: string | URL, o?: object) => Worker) {
-    constructor(u: string | URL, o?: object) {
-      seen = String(u);
-      super(u, o);
-    }
-  } as unknown as WorkerCtor;
+  let swapped = false;
   try {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    g.Worker = class extends Native {
+      constructor(u: string | URL, o?: { type?: 'module' | 'classic'; name?: string }) {
+        seen = String(u);
+        super(u, o);
+      }
+    };
+    swapped = g.Worker !== Native;
+  } catch {
+    // a read-only Worker: start it all the same; messages then name the unbundled location
+  }
+  try {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }) as unknown as BrowserWorker;
     return { worker, url: seen || workerUrl().href };
   } finally {
-    g.Worker = Native;
+    if (swapped) g.Worker = Native;
   }
 }

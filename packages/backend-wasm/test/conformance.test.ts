@@ -40,7 +40,8 @@ for (const v of variants) {
     afterAll(async () => { for (const b of all) await b.dispose(); });
 
     it('runs the requested build and thread count', () => {
-      expect(backend.info).toEqual({ variant: v.simd, threads: v.threads, sharedMemory: v.threads > 1 });
+      expect(backend.info).toMatchObject({ variant: v.simd, threads: v.threads, sharedMemory: v.threads > 1 });
+      expect(backend.info.wasmUrl).toMatch(new RegExp(`/dist/wasm/dcn-${v.simd}${v.threads > 1 ? '-mt' : ''}\\.wasm$`));
       expect(backend.capabilities.threads).toBe(v.threads);
     });
 
