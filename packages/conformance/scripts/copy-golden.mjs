@@ -10,7 +10,7 @@
  * when neither holds README.md, deform_conv2d.json and deform_roi_pool.json, or when a file is not a
  * vectors document with cases.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,12 +43,17 @@ for (const f of files.filter((name) => name.endsWith('.json'))) {
   if (!Array.isArray(doc?.cases) || doc.cases.length === 0) fail(`${join(source, f)} has no "cases" list`);
 }
 
+// Runs on every build and pack, maybe while tests read golden/: files already up to date are left alone,
+// changed ones are replaced atomically (write beside, then rename), and files no longer in the source go.
 const dest = join(pkg, 'golden');
-rmSync(dest, { recursive: true, force: true });
-mkdirSync(dest);
-// Writable copies (the source may be read-only), so a rebuild or a turbo cache restore can replace them.
+mkdirSync(dest, { recursive: true });
+for (const f of readdirSync(dest)) if (!files.includes(f)) rmSync(join(dest, f), { recursive: true, force: true });
 for (const f of files) {
-  copyFileSync(join(source, f), join(dest, f));
-  chmodSync(join(dest, f), 0o644);
+  const bytes = readFileSync(join(source, f));
+  const target = join(dest, f);
+  if (existsSync(target) && readFileSync(target).equals(bytes)) continue;
+  // Writable copies (the source may be read-only), so a later build or a turbo cache restore can replace them.
+  writeFileSync(`${target}.tmp`, bytes, { mode: 0o644 });
+  renameSync(`${target}.tmp`, target);
 }
 process.stdout.write(`copy-golden: ${files.join(', ')} from ${source} -> ${relative(process.cwd(), dest) || '.'}\n`);

@@ -2,14 +2,16 @@
  * Publishability: `pnpm pack` @dcnv2/core, backend-cpu, backend-wasm, backend-webgpu and conformance, install the
  * tarballs with npm into a scratch project outside the workspace (no workspace links, no registry: only the
  * tarballs, plus the optional `webgpu` package copied from the workspace's install), then import them there and
- * run ops, the root README example and the installed conformance CLI. Catches a wrong `exports` map or `bin`,
+ * run ops, the root README example and the installed conformance CLI: on the installed cpu backend and on the
+ * example out-of-tree backend the conformance package ships, with the golden vectors it ships (no repository
+ * above the scratch project, no DCNV2_GOLDEN_DIR). Catches a wrong `exports` map or `bin`,
  * files missing from (or junk in) `files`, a `workspace:` range left in a manifest, a dependency that cannot be
  * installed offline, or a dist that imports something undeclared.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installedClosure } from './installed-closure.js';
@@ -17,7 +19,6 @@ import { readmeExample } from './readme-example.js';
 import { packagingProblems, packWorkspacePackage, tarballFiles } from './tarball.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const goldenRoiPool = join(root, '..', 'shared', 'golden', 'deform_roi_pool.json');
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const scratch = mkdtempSync(join(tmpdir(), 'dcnv2-pack-'));
 const app = join(scratch, 'app');
@@ -38,6 +39,38 @@ function installedManifest(name: string): Record<string, unknown> & { dependenci
   return JSON.parse(readFileSync(join(app, 'node_modules', name, 'package.json'), 'utf8'));
 }
 
+/** The environment of a user outside the repository: no DCNV2_GOLDEN_DIR pointing at the workspace's vectors. */
+function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  delete env.DCNV2_GOLDEN_DIR;
+  return env;
+}
+
+/**
+ * The installed CLI, run from the scratch project like a user runs it; resolves to its stdout and the last
+ * line (`N passed, M failed[, K skipped]`). Throws, with the output, when it exits non-zero.
+ */
+function conformanceCli(args: string[], env: NodeJS.ProcessEnv = userEnv()): { stdout: string; last: string } {
+  let stdout: string;
+  try {
+    stdout = execFileSync('npx', ['--no-install', 'dcnv2-conformance', ...args], { cwd: app, encoding: 'utf8', stdio: 'pipe', timeout: 120_000, env });
+  } catch (e) {
+    const err = e as { status?: number; stdout?: string; stderr?: string };
+    throw new Error(`dcnv2-conformance ${args.join(' ')} exited ${err.status}:\n${err.stdout?.slice(-4000)}\n${err.stderr}`);
+  }
+  const lines = stdout.trimEnd().split('\n');
+  return { stdout, last: lines[lines.length - 1]! };
+}
+
+/** Golden folders the vectors' walk-up would find above `dir` (`<ancestor>/shared/golden`, `<ancestor>/../shared/golden`). */
+function goldenAbove(dir: string): string[] {
+  const found: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    for (const c of [join(d, 'shared', 'golden'), join(d, '..', 'shared', 'golden')]) if (existsSync(c)) found.push(c);
+    if (dirname(d) === d) return found;
+  }
+}
+
 /** Runs `script` as an ES module in the scratch project and parses the JSON line it prints. */
 function runInApp(file: string, script: string, env: NodeJS.ProcessEnv = process.env): unknown {
   writeFileSync(join(app, file), script);
@@ -53,21 +86,30 @@ beforeAll(() => {
   // has no tarball of it, so its folders in the workspace are packed by npm (--install-links) instead.
   const dawn = installedClosure('webgpu', join(root, PACKAGES.webgpu));
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', '--install-links', ...Object.values(tarballs), ...dawn], { cwd: app, stdio: 'pipe' });
+  // onnxruntime-web, conformance's optional dependency, is one npm installs from the registry by default; offline
+  // it is skipped, so the workspace's install (139 MB, its dependencies beside it) is linked in its place, and the
+  // onnx suites of the installed CLI run as they do for a user.
+  const ort = join(app, 'node_modules', 'onnxruntime-web');
+  if (!existsSync(ort)) symlinkSync(installedClosure('onnxruntime-web', join(root, PACKAGES.conformance))[0]!, ort, 'dir');
 }, 90_000);
 
 describe('packed packages install and run outside the workspace', () => {
   it('each tarball holds README, package.json and dist with declarations, and no tests or sources', () => {
     const problems: Record<string, string[]> = {};
     for (const key of Object.keys(PACKAGES) as PackageKey[]) {
-      // The wasm package ships the C behind its .wasm files on purpose (see its README); nothing else.
-      problems[key] = packagingProblems(tarballFiles(tarballs[key]), key === 'wasm' ? /^src\/kernels\/[\w-]+\.[ch]$/ : null);
+      // The wasm package ships the C behind its .wasm files on purpose (see its README); conformance ships the
+      // golden vectors with their README, and the example out-of-tree backend.
+      const extra = key === 'wasm' ? /^src\/kernels\/[\w-]+\.[ch]$/ : key === 'conformance' ? /^(golden\/(README\.md|[\w-]+\.json)|examples\/[\w-]+\.js)$/ : null;
+      problems[key] = packagingProblems(tarballFiles(tarballs[key]), extra);
     }
     expect(problems).toEqual({ core: [], cpu: [], wasm: [], webgpu: [], conformance: [] });
     const wasm = tarballFiles(tarballs.wasm);
     for (const f of ['dist/worker.js', 'dist/wasm/dcn-simd.wasm', 'dist/wasm/dcn-relaxed.wasm', 'dist/wasm/dcn-simd-mt.wasm', 'dist/wasm/dcn-relaxed-mt.wasm']) {
       expect(wasm).toContain(f);
     }
-    expect(tarballFiles(tarballs.conformance)).toContain('dist/cli.js');
+    expect(tarballFiles(tarballs.conformance)).toEqual(
+      expect.arrayContaining(['dist/cli.js', 'golden/README.md', 'golden/deform_conv2d.json', 'golden/deform_roi_pool.json', 'examples/my-backend.js']),
+    );
   });
 
   it('installed manifests: no workspace: ranges; conformance bin; optional onnxruntime-web and webgpu', () => {
@@ -117,24 +159,65 @@ console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), wasm: Arr
     expect(printed.trim().split('\n')).toEqual(['[ 1, 64, 56, 56 ]', '[ 1, 18, 56, 56 ]', '[ 2, 64, 7, 7 ]']);
   });
 
-  it('installed conformance library imports; its CLI passes the golden RoI pooling vectors on the installed cpu backend', () => {
+  it('installed conformance library imports and finds the golden vectors it ships, with no repository above', () => {
+    // The scratch project lies under the OS temp folder: nothing above it is the workspace's shared/golden.
+    expect(goldenAbove(app)).toEqual([]);
     const lib = runInApp(
       'conformance-lib.mjs',
-      `import { runConformance, referenceProvider, SUITE_NAMES } from '@dcnv2/conformance';
-console.log(JSON.stringify({ run: typeof runConformance, reference: referenceProvider.name, suites: SUITE_NAMES.includes('golden') }));
+      `import { runConformance, referenceProvider, SUITE_NAMES, defaultVectorsDir, defaultVectorsFiles, loadVectors } from '@dcnv2/conformance';
+console.log(JSON.stringify({
+  run: typeof runConformance, reference: referenceProvider.name, suites: SUITE_NAMES.includes('golden'),
+  golden: defaultVectorsDir(), cases: ['deform_conv2d', 'deform_roi_pool'].map((op) => loadVectors(defaultVectorsFiles(op)[0], op).cases.length),
+}));
 `,
+      userEnv(),
     );
-    expect(lib).toEqual({ run: 'function', reference: 'reference', suites: true });
-    // The vectors are not in the package: the CLI takes them by path. `--backend cpu` must resolve the
-    // installed @dcnv2/backend-cpu from the user's directory (the scratch project is outside any workspace).
-    execFileSync('npx', ['--no-install', 'dcnv2-conformance', '--backend', 'cpu', '--op', 'deform_roi_pool', '--suite', 'golden', '--vectors', goldenRoiPool, '--json', 'cpu-report.json', '--quiet'], { cwd: app, stdio: 'pipe', timeout: 60_000 });
-    const report = JSON.parse(readFileSync(join(app, 'cpu-report.json'), 'utf8')) as { backend: string; ops: string[]; failed: number; passed: number; skipped: unknown[] };
-    expect({ backend: report.backend, ops: report.ops, failed: report.failed, skipped: report.skipped }).toEqual({ backend: 'cpu', ops: ['deform_roi_pool'], failed: 0, skipped: [] });
-    expect(report.passed).toBeGreaterThanOrEqual(20);
+    const shipped = join(app, 'node_modules', '@dcnv2', 'conformance', 'golden');
+    expect(lib).toEqual({ run: 'function', reference: 'reference', suites: true, golden: shipped, cases: [17, 6] });
+    // Provenance travels with the vectors.
+    expect(readFileSync(join(shipped, 'README.md'), 'utf8')).toMatch(/torchvision/);
   });
 
+  it('installed CLI: --backend cpu runs every suite of both ops, golden included, and ends with N passed, 0 failed', () => {
+    // `--backend cpu` resolves the installed @dcnv2/backend-cpu from the user's directory (outside any workspace).
+    const r = conformanceCli(['--backend', 'cpu', '--json', 'cpu-report.json']);
+    expect(r.last).toMatch(/^\d+ passed, 0 failed$/);
+    expect(Number(r.last.split(' ')[0])).toBeGreaterThan(2000);
+    const report = JSON.parse(readFileSync(join(app, 'cpu-report.json'), 'utf8')) as { backend: string; ops: string[]; failed: number; passed: number; skipped: unknown[]; vectors: unknown; rows: { op: string; suite: string; pass: boolean }[] };
+    expect({ backend: report.backend, ops: report.ops, failed: report.failed, skipped: report.skipped, vectors: report.vectors }).toEqual({ backend: 'cpu', ops: ['deform_conv2d', 'deform_roi_pool'], failed: 0, skipped: [], vectors: null });
+    // The golden suites ran in full on the shipped vectors: one row per expected tensor of every case.
+    const shipped = join(app, 'node_modules', '@dcnv2', 'conformance', 'golden');
+    const expectedTensors = (file: string, names: string[]) =>
+      (JSON.parse(readFileSync(join(shipped, file), 'utf8')) as { cases: Record<string, unknown>[] }).cases.reduce((n, c) => n + names.filter((k) => c[k] != null).length, 0);
+    const rows = (suite: string) => report.rows.filter((row) => row.suite === suite).length;
+    expect({ golden: rows('golden'), roiGolden: rows('roi-golden') }).toEqual({
+      golden: expectedTensors('deform_conv2d.json', ['output', 'grad_input', 'grad_offset', 'grad_mask', 'grad_weight', 'grad_bias']),
+      roiGolden: expectedTensors('deform_roi_pool.json', ['output', 'grad_input', 'grad_offset', 'grad_mask']),
+    });
+    expect(rows('golden')).toBeGreaterThanOrEqual(100);
+    expect(r.stdout).toMatch(/^golden +basic_3x3 +output +\S+ +atol 1\.00e-4 rtol 1\.00e-4 +PASS$/m);
+  }, 150_000);
+
+  it('installed CLI: --backend ./my-backend.js, the example the package ships, copied into the project, passes with only capability skips', () => {
+    copyFileSync(join(app, 'node_modules', '@dcnv2', 'conformance', 'examples', 'my-backend.js'), join(app, 'my-backend.js'));
+    const r = conformanceCli(['--backend', './my-backend.js']);
+    const summary = /^(\d+) passed, 0 failed, (\d+) skipped$/.exec(r.last);
+    expect(summary, r.last).not.toBeNull();
+    expect(Number(summary![1])).toBeGreaterThan(400);
+    expect(r.stdout).toContain('dcnv2 conformance: backend my-backend');
+    // Every forward check ran: all 17 golden convolution cases, fuzz, onnx, cross and the adversarial probes.
+    expect(r.stdout.match(/^golden +\S+ +output .*PASS$/gm)).toHaveLength(17);
+    for (const suite of ['properties', 'fuzz', 'onnx', 'cross', 'adversarial']) expect(r.stdout).toMatch(new RegExp(`^${suite} .*PASS$`, 'm'));
+    // What was skipped is only what the example does not declare (backward, roiPool), each with its reason.
+    const skips = r.stdout.split('\n').filter((l) => l.startsWith('skipped '));
+    expect(skips.length).toBe(Number(summary![2]));
+    expect(skips.filter((l) => !/has no backward|has no roiPool capability/.test(l))).toEqual([]);
+    expect(skips).toContain('skipped golden: backend has no backward');
+    expect(skips).toContain('skipped deform_roi_pool: backend my-backend has no roiPool capability');
+  }, 150_000);
+
   it.runIf(existsSync(SWIFTSHADER_ICD))('installed backend-webgpu with the optional webgpu package: RoI pooling on SwiftShader, and the golden vectors via the CLI', () => {
-    const env = { ...process.env, VK_ICD_FILENAMES: SWIFTSHADER_ICD };
+    const env = userEnv({ VK_ICD_FILENAMES: SWIFTSHADER_ICD });
     const out = runInApp(
       'webgpu-roi.mjs',
       `import { registerBackend, setBackend, deformRoiPool } from '@dcnv2/core';
@@ -155,7 +238,7 @@ await backend.dispose();
       env,
     );
     expect(out).toEqual({ shape: [1, 2, 2, 2], data: [11, 12, 21, 22, 111, 112, 121, 122], software: true });
-    execFileSync('npx', ['--no-install', 'dcnv2-conformance', '--backend', 'webgpu', '--op', 'deform_roi_pool', '--suite', 'golden', '--vectors', goldenRoiPool, '--json', 'webgpu-report.json', '--quiet'], { cwd: app, stdio: 'pipe', timeout: 60_000, env });
+    conformanceCli(['--backend', 'webgpu', '--op', 'deform_roi_pool', '--suite', 'golden', '--json', 'webgpu-report.json', '--quiet'], env);
     const report = JSON.parse(readFileSync(join(app, 'webgpu-report.json'), 'utf8')) as { backend: string; failed: number; passed: number };
     expect({ backend: report.backend, failed: report.failed }).toEqual({ backend: 'webgpu', failed: 0 });
     expect(report.passed).toBeGreaterThanOrEqual(20);
