@@ -13,8 +13,8 @@ report('wasm', async () => {
   await setBackend('cpu');
   const want = await deformConv2d(args, params);
   const backend = await setBackend('wasm');
-  // Three calls: the worker's share of the chunks is summed over them (one short call could, in principle,
-  // be finished by the calling thread before the worker wakes up).
+  // Three calls: backend.info.workerChunks counts the worker's chunks over all of them (one short call
+  // could, in principle, be finished by the calling thread before the worker wakes up).
   let got = null;
   for (let i = 0; i < 3; i++) got = await deformConv2d(args, params);
   return {

@@ -6,8 +6,8 @@
  * @dcnv2/* from the scratch app's node_modules. Each build is served with COOP/COEP (cross-origin isolated,
  * so SharedArrayBuffer and the wasm worker pool work) and loaded in headless Chromium (WebGPU on
  * SwiftShader). Asserted per build: no page error, console error or failed request; wasm: the page is
- * cross-origin isolated, `backend.info.threads` is 2 with shared memory, one module Worker was created and
- * it computed some of the chunks; webgpu: an adapter (`backend.info.adapter`); both: the result equals the
+ * cross-origin isolated, `backend.info.threads` is 2 with shared memory, the page created one Worker, and
+ * the worker really computed (`backend.info.workerChunks` > 0 after three calls of 72 chunks each); webgpu: an adapter (`backend.info.adapter`); both: the result equals the
  * cpu backend's within 1e-4 x max(1, max |cpu|).
  *
  * A table of bundler x backend x status x threads x max error is printed at the end.
@@ -17,13 +17,14 @@
  * that passes fails the run until it is taken off the list, so a fix is noticed and then guarded.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, serveStatic, type Browser } from '@dcnv2/browser-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildError, BUILDERS, BUNDLER_VERSIONS, trimStacks, type Bundler, type Entry } from './bundlers.js';
+import { installedClosure } from './installed-closure.js';
 import { packWorkspacePackage } from './tarball.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -40,11 +41,10 @@ const REL_TOL = 1e-4;
 
 /** `bundler/backend` -> what goes wrong, for builds that fail because of the packages (see the header). */
 const KNOWN_FAILURES: Partial<Record<`${Bundler}/${Entry}`, string>> = {
-  'vite/wasm': 'backend-wasm: Vite inlines dist/worker.js as a data: URL whose `import "./env.js"` cannot resolve; the worker fails to load',
-  'webpack/wasm': 'backend-wasm: webpack emits dist/worker.js as a raw asset (not a worker chunk); terser cannot parse its top-level await',
-  'webpack/webgpu': 'backend-webgpu: UnhandledSchemeError: Reading from "node:fs" (node-gpu.js\'s dynamic imports)',
-  'esbuild/wasm': "backend-wasm: dist/worker.js copied next to the bundle (as the README says) imports ./env.js and ./run-chunks.js, which are not there (404)",
-  'esbuild/webgpu': 'backend-webgpu: Could not resolve "node:fs" / "node:os" (node-gpu.js\'s dynamic imports)',
+  // Empty since backend-wasm's self-contained worker (badfd83) and backend-webgpu's #node-gpu import map (4ac9141).
+  // Before: vite/wasm (worker.js inlined as a data: URL importing ./env.js), webpack/wasm (worker.js a raw
+  // asset, terser choking on its top-level await), esbuild/wasm (the copied worker.js importing ./env.js: 404),
+  // webpack/webgpu (UnhandledSchemeError: Reading from "node:fs"), esbuild/webgpu (Could not resolve "node:fs").
 };
 
 const scratch = mkdtempSync(join(tmpdir(), 'dcnv2-bundler-smoke-'));
@@ -59,9 +59,9 @@ interface PageResult {
   error?: string;
   ms?: number;
   crossOriginIsolated?: boolean;
-  info?: { threads?: number; sharedMemory?: boolean; variant?: string | null; adapter?: unknown };
+  info?: { threads?: number; sharedMemory?: boolean; variant?: string | null; workerChunks?: number; workerUrl?: string | null; wasmUrl?: string; adapter?: unknown };
   capabilityThreads?: number;
-  workers?: { created: number; chunks: number; runs: number; scripts: string[] };
+  workers?: { created: number; scripts: string[] };
   hasNavigatorGpu?: boolean;
   shape?: number[];
   maxAbsDiff?: number;
@@ -71,14 +71,25 @@ interface PageResult {
 
 let browser: Browser;
 
+/** The non-@dcnv2 runtime dependencies a package's manifest declares, as workspace folders to install from. */
+function thirdPartyDependencies(pkgDir: string): string[] {
+  const manifest = JSON.parse(readFileSync(join(root, pkgDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  return Object.keys(manifest.dependencies ?? {})
+    .filter((name) => !name.startsWith('@dcnv2/'))
+    .flatMap((name) => installedClosure(name, join(root, pkgDir)));
+}
+
 beforeAll(async () => {
   const dest = join(scratch, 'tarballs');
   const tarballs = PACKAGE_DIRS.map((d) => packWorkspacePackage(join(root, d), dest));
   mkdirSync(app, { recursive: true });
   cpSync(appSource, app, { recursive: true });
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'bundler-smoke-app', private: true, type: 'module' }));
-  // Only the tarballs: backend-webgpu's optional peer `webgpu` (Dawn for Node) has no use in a browser.
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', '--omit=peer', ...tarballs], { cwd: app, stdio: 'pipe' });
+  // The tarballs, and the third-party packages their manifests declare (e.g. backend-webgpu's @webgpu/types),
+  // packed by npm from the workspace's install (--install-links): npm's cache has no tarballs of them and the
+  // registry is not reached. Not backend-webgpu's optional peer `webgpu` (Dawn for Node): no use in a browser.
+  const thirdParty = [...new Set(PACKAGE_DIRS.flatMap(thirdPartyDependencies))];
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', '--install-links', '--omit=peer', ...tarballs, ...thirdParty], { cwd: app, stdio: 'pipe' });
   browser = await launchChromium(WEBGPU_FLAGS);
 }, 180_000);
 
@@ -168,7 +179,7 @@ for (const bundler of BUNDLERS) {
         const { result, problems } = await loadPage(built.outDir, entry);
         row.ms = performance.now() - t0;
         const threads = result?.info?.threads;
-        row.threads = entry === 'wasm' ? `${threads ?? '-'} (worker chunks ${result?.workers?.chunks ?? '-'})` : '-';
+        row.threads = entry === 'wasm' ? `${threads ?? '-'} (worker chunks ${result?.info?.workerChunks ?? '-'})` : '-';
         row.maxErr = result?.maxAbsDiff === undefined ? '-' : `${fmt(result.maxAbsDiff)} (|cpu| ${fmt(result.maxAbsRef)})`;
         const failures = [...problems];
         if (result === null) failures.push('no result');
@@ -179,15 +190,18 @@ for (const bundler of BUNDLERS) {
           if (entry === 'wasm') {
             if (result.crossOriginIsolated !== true) failures.push('the page is not cross-origin isolated');
             if (threads !== 2 || result.info?.sharedMemory !== true) failures.push(`backend.info ${JSON.stringify(result.info)}: expected 2 threads on shared memory`);
-            if (result.workers?.created !== 1) failures.push(`expected 1 module Worker, the page created ${result.workers?.created}`);
-            if (!((result.workers?.chunks ?? 0) > 0)) failures.push(`the worker computed no chunk (${JSON.stringify(result.workers)})`);
+            if (result.workers?.created !== 1) failures.push(`expected 1 Worker, the page created ${JSON.stringify(result.workers)}`);
+            if (!((result.info?.workerChunks ?? 0) > 0)) failures.push(`the worker computed no chunk: backend.info ${JSON.stringify(result.info)}`);
           } else {
             if (result.hasNavigatorGpu !== true) failures.push('no navigator.gpu');
             if (result.info?.adapter === null || result.info?.adapter === undefined) failures.push('backend.info.adapter is null');
           }
         }
         if (result?.ok === true && JSON.stringify(result.shape) !== '[2,32,48,48]') failures.push(`output shape ${JSON.stringify(result.shape)}`);
-        row.detail = [...failures, ...built.warnings.map((w) => `(warning) ${w}`)].join('\n');
+        const about = result?.ok !== true ? [] : entry === 'wasm'
+          ? [`(info) ${result.info?.variant} build, worker ${result.workers?.scripts.join(', ')}`]
+          : [`(info) adapter ${JSON.stringify(result.info?.adapter)}`];
+        row.detail = [...failures, ...built.warnings.map((w) => `(warning) ${w}`), ...about].join('\n');
         settle(row, failures);
       }, 150_000);
     }
