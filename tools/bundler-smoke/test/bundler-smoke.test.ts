@@ -7,8 +7,12 @@
  * so SharedArrayBuffer and the wasm worker pool work) and loaded in headless Chromium (WebGPU on
  * SwiftShader). Asserted per build: no page error, console error or failed request; wasm: the page is
  * cross-origin isolated, `backend.info.threads` is 2 with shared memory, the page created one Worker, and
- * the worker really computed (`backend.info.workerChunks` > 0 after three calls of 72 chunks each); webgpu: an adapter (`backend.info.adapter`); both: the result equals the
- * cpu backend's within 1e-4 x max(1, max |cpu|).
+ * the worker really computed (`backend.info.workerChunks` > 0 after three calls of 72 chunks each);
+ * webgpu: `navigator.gpu` and an adapter (`backend.info.adapter`); both: the result equals the cpu
+ * backend's within 1e-4 x max(1, max |cpu|). @dcnv2/conformance is not packed: the page does not use it.
+ *
+ * Each recipe (test/bundlers.ts) is what the packages' READMEs tell that bundler's users: nothing to
+ * configure for Vite and webpack 5; for esbuild, dist/wasm/ and dist/worker.js copied next to the bundle.
  *
  * A table of bundler x backend x status x threads x max error is printed at the end.
  *
