@@ -28,8 +28,8 @@ import { fileURLToPath } from 'node:url';
 import { launchChromium, serveStatic, type Browser } from '@dcnv2/browser-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildError, BUILDERS, BUNDLER_VERSIONS, trimStacks, type Bundler, type Entry } from './bundlers.js';
-import { installedClosure } from './installed-closure.js';
-import { packWorkspacePackage } from './tarball.js';
+import { installedClosure } from '@dcnv2/pack-smoke/installed-closure';
+import { packWorkspacePackage } from '@dcnv2/pack-smoke/tarball';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const appSource = fileURLToPath(new URL('../app/', import.meta.url));

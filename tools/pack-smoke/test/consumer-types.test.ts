@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installedClosure } from './installed-closure.js';
-import { packWorkspacePackage } from './tarball.js';
+import { installedClosure } from '../src/installed-closure.js';
+import { packWorkspacePackage } from '../src/tarball.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const PACKAGE_DIRS = ['packages/core', 'packages/backend-cpu', 'packages/backend-wasm', 'packages/backend-webgpu', 'packages/conformance'];

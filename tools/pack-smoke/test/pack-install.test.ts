@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installedClosure } from './installed-closure.js';
+import { installedClosure } from '../src/installed-closure.js';
 import { readmeExample } from './readme-example.js';
-import { packagingProblems, packWorkspacePackage, tarballFiles } from './tarball.js';
+import { packagingProblems, packWorkspacePackage, tarballFiles } from '../src/tarball.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -98,9 +98,10 @@ describe('packed packages install and run outside the workspace', () => {
     const problems: Record<string, string[]> = {};
     for (const key of Object.keys(PACKAGES) as PackageKey[]) {
       // The wasm package ships the C behind its .wasm files on purpose (see its README); conformance ships the
-      // golden vectors with their README, and the example out-of-tree backend.
+      // golden vectors with their README, and the example out-of-tree backend. The wasm worker is one bundled
+      // module that runs on its own (nothing imports it), so it has no declaration.
       const extra = key === 'wasm' ? /^src\/kernels\/[\w-]+\.[ch]$/ : key === 'conformance' ? /^(golden\/(README\.md|[\w-]+\.json)|examples\/[\w-]+\.js)$/ : null;
-      problems[key] = packagingProblems(tarballFiles(tarballs[key]), extra);
+      problems[key] = packagingProblems(tarballFiles(tarballs[key]), extra, key === 'wasm' ? ['dist/worker.js'] : []);
     }
     expect(problems).toEqual({ core: [], cpu: [], wasm: [], webgpu: [], conformance: [] });
     const wasm = tarballFiles(tarballs.wasm);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packWorkspacePackage, tarballFiles } from './tarball.js';
+import { packWorkspacePackage, tarballFiles } from '../src/tarball.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const PACKAGE_DIRS = ['packages/core', 'packages/backend-cpu', 'packages/backend-wasm', 'packages/backend-webgpu', 'packages/conformance'];

@@ -26,18 +26,20 @@ export function tarballFiles(tgz: string): string[] {
 
 /**
  * What is wrong with a publishable package's file list, as sentences (empty when nothing): it must hold
- * package.json, README.md and dist/index.{js,d.ts}, a declaration beside every dist module (so every
+ * package.json, README.md, LICENSE and dist/index.{js,d.ts}, a declaration beside every dist module (so every
  * import a consumer can reach is typed), and no tests, TypeScript sources or other repository files.
- * `extraSources` are paths the package ships on purpose outside dist (e.g. the C behind a .wasm).
+ * `extraSources` are paths the package ships on purpose outside dist (e.g. the C behind a .wasm);
+ * `notImported` are dist scripts no consumer imports (a bundled worker, which runs on its own), so they
+ * need no declaration.
  */
-export function packagingProblems(files: readonly string[], extraSources: RegExp | null = null): string[] {
+export function packagingProblems(files: readonly string[], extraSources: RegExp | null = null, notImported: readonly string[] = []): string[] {
   const problems: string[] = [];
-  for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']) {
     if (!files.includes(f)) problems.push(`missing ${f}`);
   }
   const set = new Set(files);
   for (const f of files) {
-    if (f.startsWith('dist/') && f.endsWith('.js') && !set.has(f.replace(/\.js$/, '.d.ts'))) problems.push(`${f} has no .d.ts`);
+    if (f.startsWith('dist/') && f.endsWith('.js') && !notImported.includes(f) && !set.has(f.replace(/\.js$/, '.d.ts'))) problems.push(`${f} has no .d.ts`);
     const shipped = f === 'package.json' || f === 'README.md' || f === 'LICENSE' || f.startsWith('dist/') || (extraSources?.test(f) ?? false);
     if (!shipped) problems.push(`unexpected ${f}`);
     if (/(^|\/)(test|__tests__)\/|\.test\.[cm]?[jt]s$|\.tsbuildinfo$/.test(f)) problems.push(`test or build junk ${f}`);
