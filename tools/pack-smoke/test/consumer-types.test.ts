@@ -119,7 +119,7 @@ beforeAll(() => {
   writeFileSync(join(app, 'node-app.ts'), NODE_APP);
   writeFileSync(join(app, 'tsconfig.bundler.json'), tsconfig('bundler', []));
   writeFileSync(join(app, 'tsconfig.nodenext.json'), tsconfig('nodenext', ['node']));
-}, 120_000);
+}, 300_000);
 
 describe('consumers type-check the installed packages with skipLibCheck: false', () => {
   it('moduleResolution bundler, a browser app with no Node types: core, backend-cpu, backend-wasm, backend-webgpu', () => {

@@ -53,7 +53,7 @@ function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 function conformanceCli(args: string[], env: NodeJS.ProcessEnv = userEnv()): { stdout: string; last: string } {
   let stdout: string;
   try {
-    stdout = execFileSync('npx', ['--no-install', 'dcnv2-conformance', ...args], { cwd: app, encoding: 'utf8', stdio: 'pipe', timeout: 120_000, env });
+    stdout = execFileSync('npx', ['--no-install', 'dcnv2-conformance', ...args], { cwd: app, encoding: 'utf8', stdio: 'pipe', timeout: 240_000, env });
   } catch (e) {
     const err = e as { status?: number; stdout?: string; stderr?: string };
     throw new Error(`dcnv2-conformance ${args.join(' ')} exited ${err.status}:\n${err.stdout?.slice(-4000)}\n${err.stderr}`);
@@ -74,7 +74,7 @@ function goldenAbove(dir: string): string[] {
 /** Runs `script` as an ES module in the scratch project and parses the JSON line it prints. */
 function runInApp(file: string, script: string, env: NodeJS.ProcessEnv = process.env): unknown {
   writeFileSync(join(app, file), script);
-  return JSON.parse(execFileSync('node', [file], { cwd: app, encoding: 'utf8', timeout: 60_000, env }));
+  return JSON.parse(execFileSync('node', [file], { cwd: app, encoding: 'utf8', timeout: 120_000, env }));
 }
 
 beforeAll(() => {
@@ -91,7 +91,7 @@ beforeAll(() => {
   // onnx suites of the installed CLI run as they do for a user.
   const ort = join(app, 'node_modules', 'onnxruntime-web');
   if (!existsSync(ort)) symlinkSync(installedClosure('onnxruntime-web', join(root, PACKAGES.conformance))[0]!, ort, 'dir');
-}, 90_000);
+}, 300_000);
 
 describe('packed packages install and run outside the workspace', () => {
   it('each tarball holds README, package.json and dist with declarations, and no tests or sources', () => {
@@ -156,7 +156,7 @@ console.log(JSON.stringify({ shape: y.shape, data: Array.from(y.data), wasm: Arr
   it('the root README usage example, exactly as printed', () => {
     // Against the installed tarballs: the README stays true or this fails.
     writeFileSync(join(app, 'readme-example.mjs'), readmeExample(root));
-    const printed = execFileSync('node', ['readme-example.mjs'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+    const printed = execFileSync('node', ['readme-example.mjs'], { cwd: app, encoding: 'utf8', timeout: 120_000 });
     expect(printed.trim().split('\n')).toEqual(['[ 1, 64, 56, 56 ]', '[ 1, 18, 56, 56 ]', '[ 2, 64, 7, 7 ]']);
   });
 
@@ -197,7 +197,7 @@ console.log(JSON.stringify({
     });
     expect(rows('golden')).toBeGreaterThanOrEqual(100);
     expect(r.stdout).toMatch(/^golden +basic_3x3 +output +\S+ +atol 1\.00e-4 rtol 1\.00e-4 +PASS$/m);
-  }, 150_000);
+  }, 300_000);
 
   it('installed CLI: --backend ./my-backend.js, the example the package ships, copied into the project, passes with only capability skips', () => {
     copyFileSync(join(app, 'node_modules', '@dcnv2', 'conformance', 'examples', 'my-backend.js'), join(app, 'my-backend.js'));
@@ -215,7 +215,7 @@ console.log(JSON.stringify({
     expect(skips.filter((l) => !/has no backward|has no roiPool capability/.test(l))).toEqual([]);
     expect(skips).toContain('skipped golden: backend has no backward');
     expect(skips).toContain('skipped deform_roi_pool: backend my-backend has no roiPool capability');
-  }, 150_000);
+  }, 300_000);
 
   it.runIf(existsSync(SWIFTSHADER_ICD))('installed backend-webgpu with the optional webgpu package: RoI pooling on SwiftShader, and the golden vectors via the CLI', () => {
     const env = userEnv({ VK_ICD_FILENAMES: SWIFTSHADER_ICD });

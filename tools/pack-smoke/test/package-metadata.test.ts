@@ -37,7 +37,7 @@ interface Manifest {
 beforeAll(() => {
   const dest = join(scratch, 'tarballs');
   for (const d of PACKAGE_DIRS) tarballs.push(packWorkspacePackage(join(root, d), dest));
-}, 120_000);
+}, 300_000);
 
 describe('what the registry shows and users read, per packed package', () => {
   it('LICENSE (MIT) is in every tarball and matches the manifest', () => {
