@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installedClosure } from '../src/installed-closure.js';
-import { readmeExample } from './readme-example.js';
+import { readmeExample } from '../src/readme-example.js';
 import { packagingProblems, packWorkspacePackage, tarballFiles } from '../src/tarball.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));

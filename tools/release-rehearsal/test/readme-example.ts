@@ -1,7 +1,5 @@
 /** The root README's usage example, on the wasm backend, as a reader who installed core + wasm would run it. */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import ts from 'typescript';
+import { readmeExampleSource, toEsModule } from '@dcnv2/pack-smoke/readme-example';
 
 /**
  * Every TypeScript block of the root README's "Install and use" section, in order, as one ES module (later
@@ -10,14 +8,7 @@ import ts from 'typescript';
  * name are swapped for wasm's. Throws when the README no longer has what is swapped, so the two stay in step.
  */
 export function readmeExampleOnWasm(root: string): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const start = readme.indexOf('## Install and use');
-  if (start < 0) throw new Error('README: no "## Install and use" section');
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end);
-  const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
-  if (blocks.length === 0) throw new Error('README: no ```ts block under "## Install and use"');
-  let source = blocks.join('\n');
+  let source = readmeExampleSource(root);
   const swaps: [RegExp, string][] = [
     [/'@dcnv2\/backend-cpu'/g, "'@dcnv2/backend-wasm'"],
     [/\bcreateCpuBackend\b/g, 'createWasmBackend'],
@@ -28,5 +19,5 @@ export function readmeExampleOnWasm(root: string): string {
     source = source.replace(pattern, replacement);
   }
   if (/cpu/i.test(source.replace(/\/\/.*$/gm, ''))) throw new Error('README example: still names the cpu backend after swapping it for wasm');
-  return ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  return toEsModule(source);
 }
