@@ -4,10 +4,12 @@
  * request, a resident one. Everything up to the backend's kernel call happens synchronously, so the
  * caller's data is copied before the call returns its promise.
  */
-import type { Backend, ConvGradRequest, ConvInputs } from './backend.js';
-import { convShapes, type ConvGeometry, type DeformConv2dParams } from './conv-params.js';
+import type { Backend, ConvInputs } from './backend.js';
+import type { ConvGeometry, DeformConv2dParams } from './conv-params.js';
 import { CapabilityError } from './errors.js';
 import { deliverGrads, outputMode, requestedGrads, resolveBackend, runOnBackend, takeOptions, type OpOptions, type Result } from './op-call.js';
+import type { GradName } from './op-specs.js';
+import { OPS } from './ops.js';
 import { CallScope, deliver, type OutputMode } from './resident.js';
 import type { Tensor } from './tensor.js';
 import { checkGradOutputShape, convGeometryOf, resolveConvGeometry, takeConvArgs, type ConvTensors } from './validate-conv.js';
@@ -25,7 +27,10 @@ export interface DeformConv2dArgs {
   readonly bias?: Tensor | null;
 }
 
-export type GradName = 'input' | 'offset' | 'mask' | 'weight' | 'bias';
+/** The convolution's gradient names: `OPS.deform_conv2d.grads`. */
+export type { GradName } from './op-specs.js';
+
+const OP = OPS.deform_conv2d;
 
 export interface DeformConv2dBackwardArgs extends DeformConv2dArgs {
   /** `[N, Cout, Ho, Wo]`: dL/d(output). */
@@ -77,21 +82,7 @@ export async function deformConv2d<M extends OutputMode = 'host'>(
   } finally {
     scope.end();
   }
-  return (await runOnBackend(backend, 'reading the output', () => deliver(backend, out, convShapes(g).output, mode))) as Result<M>;
-}
-
-const CONV_GRADS: readonly GradName[] = ['input', 'offset', 'mask', 'weight', 'bias'];
-
-function gradRequest(g: ConvGeometry, grads: unknown): ConvGradRequest {
-  const want = requestedGrads(grads, CONV_GRADS);
-  const has = (k: GradName) => want.includes(k);
-  return {
-    input: has('input'),
-    offset: has('offset'),
-    mask: has('mask') && g.hasMask,
-    weight: has('weight'),
-    bias: has('bias') && g.hasBias,
-  };
+  return (await runOnBackend(backend, 'reading the output', () => deliver(backend, out, OP.shapes(g).output, mode))) as Result<M>;
 }
 
 /**
@@ -108,7 +99,7 @@ export async function deformConv2dBackward<M extends OutputMode = 'host'>(
   checkGradOutputShape(t.gradOutput!.shape, g);
   const opts = takeOptions(options, ['backend', 'output', 'grads']);
   const mode = outputMode(opts.output as OutputMode | undefined);
-  const want = gradRequest(g, opts.grads);
+  const want = OP.gradRequest(g, requestedGrads(opts.grads, OP.grads));
   const backend = resolveBackend(opts.backend as string | Backend | undefined);
   if (!backend.capabilities.backward || typeof backend.deformConv2dBackward !== 'function') {
     throw new CapabilityError({ argument: 'options.backend', expected: 'a backend with backward', actual: backend.name });
@@ -121,5 +112,5 @@ export async function deformConv2dBackward<M extends OutputMode = 'host'>(
   } finally {
     scope.end();
   }
-  return deliverGrads<GradName, M>(backend, grads, CONV_GRADS, want, convShapes(g), mode as M);
+  return deliverGrads<GradName, M>(backend, grads, OP.grads, want, OP.shapes(g), mode as M);
 }

@@ -9,7 +9,9 @@ import type { Backend } from './backend.js';
 import { CapabilityError } from './errors.js';
 import { deliverGrads, outputMode, requestedGrads, resolveBackend, runOnBackend, takeOptions, type OpOptions, type Result } from './op-call.js';
 import { CallScope, deliver, type OutputMode } from './resident.js';
-import { roiPoolShapes, type RoiPoolGradRequest, type DeformRoiPoolParams, type RoiPoolGeometry, type RoiPoolInputs } from './roi-pool-params.js';
+import type { RoiPoolGradName } from './op-specs.js';
+import { OPS } from './ops.js';
+import { type DeformRoiPoolParams, type RoiPoolGeometry, type RoiPoolInputs } from './roi-pool-params.js';
 import type { Tensor } from './tensor.js';
 import { checkRoiGradOutputShape, checkRoiValues, resolveRoiPoolGeometry, roiGeometryOf, takeRoiArgs, type RoiPoolTensors } from './validate-roi-pool.js';
 
@@ -29,7 +31,8 @@ export interface DeformRoiPoolBackwardArgs extends DeformRoiPoolArgs {
   readonly gradOutput: Tensor;
 }
 
-export type RoiPoolGradName = 'input' | 'offset' | 'mask';
+/** RoI pooling's gradient names: `OPS.deform_roi_pool.grads`. */
+export type { RoiPoolGradName } from './op-specs.js';
 
 export interface RoiPoolBackwardOptions<M extends OutputMode = OutputMode> extends OpOptions<M> {
   /** Which gradients to compute; default all that exist (offset and mask only when given). */
@@ -38,7 +41,7 @@ export interface RoiPoolBackwardOptions<M extends OutputMode = OutputMode> exten
 
 export type DeformRoiPoolGrads<T> = { readonly [K in RoiPoolGradName]?: T };
 
-const ROI_GRADS: readonly RoiPoolGradName[] = ['input', 'offset', 'mask'];
+const OP = OPS.deform_roi_pool;
 
 /** Validates shapes and parameters (not RoI values) and returns the geometry, without running anything. */
 export function deformRoiPoolGeometry(args: DeformRoiPoolArgs, params: DeformRoiPoolParams): RoiPoolGeometry {
@@ -93,7 +96,7 @@ export async function deformRoiPool<M extends OutputMode = 'host'>(
   } finally {
     scope.end();
   }
-  return (await runOnBackend(backend, 'reading the output', () => deliver(backend, out, roiPoolShapes(g).output, mode))) as Result<M>;
+  return (await runOnBackend(backend, 'reading the output', () => deliver(backend, out, OP.shapes(g).output, mode))) as Result<M>;
 }
 
 /**
@@ -110,12 +113,7 @@ export async function deformRoiPoolBackward<M extends OutputMode = 'host'>(
   checkRoiGradOutputShape(t.gradOutput!.shape, g);
   const opts = takeOptions(options, ['backend', 'output', 'grads']);
   const mode = outputMode(opts.output as OutputMode | undefined);
-  const names = requestedGrads(opts.grads, ROI_GRADS);
-  const want: RoiPoolGradRequest = {
-    input: names.includes('input'),
-    offset: names.includes('offset') && g.hasOffset,
-    mask: names.includes('mask') && g.hasMask,
-  };
+  const want = OP.gradRequest(g, requestedGrads(opts.grads, OP.grads));
   const backend = resolveBackend(opts.backend as string | Backend | undefined);
   requireRoiPool(backend, true);
   const scope = new CallScope(backend);
@@ -128,5 +126,5 @@ export async function deformRoiPoolBackward<M extends OutputMode = 'host'>(
   } finally {
     scope.end();
   }
-  return deliverGrads<RoiPoolGradName, M>(backend, grads, ROI_GRADS, want, roiPoolShapes(g), mode as M);
+  return deliverGrads<RoiPoolGradName, M>(backend, grads, OP.grads, want, OP.shapes(g), mode as M);
 }

@@ -12,3 +12,5 @@ export { checkTensor } from './validate-tensor.js';
 export { resolveBackend, type OpOptions, type Result } from './op-call.js';
 export * from './deform-conv2d.js';
 export * from './deform-roi-pool.js';
+export { OPS, OP_NAMES, opDescriptor, type OpName, type OpDescriptor, type OpTypes, type OpInputName, type OpGradName, type OpShapes } from './ops.js';
+export type { OpInputSpec, OpParamSpec } from './op-specs.js';

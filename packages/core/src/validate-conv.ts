@@ -6,6 +6,7 @@
 import { convOutSize, convShapes, type ConvGeometry, type DeformConv2dParams } from './conv-params.js';
 import { DivisibilityError, LimitError, OutputSizeError, ParamError, ShapeError } from './errors.js';
 import { checkElementCount, checkKnownKeys, MAX_INT32, takeInt, takeList, takeObject, takeOptional, takeTensor, type TakenTensor } from './intake.js';
+import { DEFORM_CONV2D_SPEC as SPEC, describeArgs, paramDefault, paramNames } from './op-specs.js';
 import { checkDim } from './validate-tensor.js';
 
 export interface ConvShapeArgs {
@@ -27,21 +28,28 @@ export interface ConvTensors {
   readonly gradOutput: TakenTensor | null;
 }
 
-const PARAM_NAMES = ['stride', 'padding', 'dilation', 'groups', 'offsetGroups'] as const;
+const PARAM_NAMES = paramNames(SPEC);
+const DEFAULT_STRIDE = paramDefault(SPEC, 'stride');
+const DEFAULT_PADDING = paramDefault(SPEC, 'padding');
+const DEFAULT_DILATION = paramDefault(SPEC, 'dilation');
+const DEFAULT_GROUPS = paramDefault(SPEC, 'groups');
 
 /**
  * Reads the call's tensors once: each field of `args` is read exactly one time. Other fields are allowed
  * (callers pass richer objects), unlike in `params` and `options`.
  */
 export function takeConvArgs(args: unknown, backward: boolean): ConvTensors {
-  const a = takeObject(args, 'args', `{ input, weight, offset, mask?, bias?${backward ? ', gradOutput' : ''} }`);
+  const a = takeObject(args, 'args', describeArgs(SPEC, backward));
+  // In the op table's order: input, weight, offset, mask?, bias?.
+  const [input, weight, offset, mask, bias] = SPEC.inputs.map((i) =>
+    i.optional ? takeOptional(a[i.name], i.name, i.rank, i.dims) : takeTensor(a[i.name], i.name, i.rank, i.dims));
   return {
-    input: takeTensor(a.input, 'input', 4, '[N, Cin, H, W]'),
-    weight: takeTensor(a.weight, 'weight', 4, '[Cout, Cin/groups, kh, kw]'),
-    offset: takeTensor(a.offset, 'offset', 4, '[N, 2*offsetGroups*kh*kw, Ho, Wo]'),
-    mask: takeOptional(a.mask, 'mask', 4, '[N, offsetGroups*kh*kw, Ho, Wo]'),
-    bias: takeOptional(a.bias, 'bias', 1, '[Cout]'),
-    gradOutput: backward ? takeTensor(a.gradOutput, 'gradOutput', 4, '[N, Cout, Ho, Wo]') : null,
+    input: input!,
+    weight: weight!,
+    offset: offset!,
+    mask: mask ?? null,
+    bias: bias ?? null,
+    gradOutput: backward ? takeTensor(a.gradOutput, 'gradOutput', SPEC.gradOutput.rank, SPEC.gradOutput.dims) : null,
   };
 }
 
@@ -59,7 +67,7 @@ function resolvePair(v: unknown, argument: string, dflt: number, min: number, wh
 /** [top, left, bottom, right] from 1, 2 or 4 numbers. */
 export function resolvePadding(v: unknown): [number, number, number, number] {
   const what = 'a non-negative integer';
-  if (v === undefined) return [0, 0, 0, 0];
+  if (v === undefined) return [DEFAULT_PADDING, DEFAULT_PADDING, DEFAULT_PADDING, DEFAULT_PADDING];
   const list = takeList(v, 4);
   if (list !== null) {
     if (list.length === 2) {
@@ -78,7 +86,7 @@ export function resolvePadding(v: unknown): [number, number, number, number] {
 
 function takeParams(params: unknown): Record<string, unknown> {
   if (params === undefined) return {};
-  const p = takeObject(params, 'params', '{ stride, padding, dilation, groups, offsetGroups }');
+  const p = takeObject(params, 'params', `{ ${PARAM_NAMES.join(', ')} }`);
   checkKnownKeys(p, 'params', PARAM_NAMES);
   return p;
 }
@@ -116,10 +124,10 @@ export function convGeometryOf(t: ConvTensors, rawParams: unknown): ConvGeometry
   const m = t.mask?.shape ?? null;
   const b = t.bias?.shape ?? null;
 
-  const [strideH, strideW] = resolvePair(params.stride, 'params.stride', 1, 1, 'a positive integer');
-  const [dilationH, dilationW] = resolvePair(params.dilation, 'params.dilation', 1, 1, 'a positive integer');
+  const [strideH, strideW] = resolvePair(params.stride, 'params.stride', DEFAULT_STRIDE, 1, 'a positive integer');
+  const [dilationH, dilationW] = resolvePair(params.dilation, 'params.dilation', DEFAULT_DILATION, 1, 'a positive integer');
   const [padTop, padLeft, padBottom, padRight] = resolvePadding(params.padding);
-  const groups = params.groups === undefined ? 1 : takeInt(params.groups, 'params.groups', 1, 'a positive integer');
+  const groups = params.groups === undefined ? DEFAULT_GROUPS : takeInt(params.groups, 'params.groups', 1, 'a positive integer');
 
   const [batch, inChannels, inHeight, inWidth] = x;
   const [outChannels, , kernelH, kernelW] = w;
@@ -185,7 +193,7 @@ export function convGeometryOf(t: ConvTensors, rawParams: unknown): ConvGeometry
 
 /** Validates `gradOutput` of a backward call against the geometry. */
 export function checkGradOutput(t: unknown, g: ConvGeometry): void {
-  checkGradOutputShape(takeTensor(t, 'gradOutput', 4, '[N, Cout, Ho, Wo]').shape, g);
+  checkGradOutputShape(takeTensor(t, 'gradOutput', SPEC.gradOutput.rank, SPEC.gradOutput.dims).shape, g);
 }
 
 /** Checks a taken gradOutput's shape against the geometry. */

@@ -6,6 +6,7 @@
 import { LimitError, ParamError, ShapeError, ValueError } from './errors.js';
 import { checkElementCount, checkKnownKeys, takeInt, takeList, takeObject, takeOptional, takeTensor, type TakenTensor } from './intake.js';
 import { roiPoolShapes, roiSamplingGrid, type DeformRoiPoolParams, type RoiPoolGeometry } from './roi-pool-params.js';
+import { DEFORM_ROI_POOL_SPEC as SPEC, describeArgs, paramDefault, paramNames } from './op-specs.js';
 import { checkDim } from './validate-tensor.js';
 
 export interface RoiPoolShapeArgs {
@@ -41,20 +42,28 @@ export const MAX_SAMPLES_PER_BIN = 1 << 20;
  */
 export const MAX_ROI_COORDINATE = 2 ** 24;
 
-const KNOWN_PARAMS = ['outputSize', 'spatialScale', 'samplingRatio', 'gamma'] as const;
+const KNOWN_PARAMS = paramNames(SPEC);
+/** `{ outputSize, spatialScale?, samplingRatio?, gamma? }` */
+const PARAMS_SHAPE = `{ ${SPEC.params.map((p) => (p.required ? p.name : `${p.name}?`)).join(', ')} }`;
+const DEFAULT_SPATIAL_SCALE = paramDefault(SPEC, 'spatialScale');
+const DEFAULT_SAMPLING_RATIO = paramDefault(SPEC, 'samplingRatio');
+const DEFAULT_GAMMA = paramDefault(SPEC, 'gamma');
 
 /**
  * Reads the call's tensors once: each field of `args` is read exactly one time. Other fields are allowed
  * (callers pass richer objects), unlike in `params` and `options`.
  */
 export function takeRoiArgs(args: unknown, backward: boolean): RoiPoolTensors {
-  const a = takeObject(args, 'args', `{ input, rois, offset?, mask?${backward ? ', gradOutput' : ''} }`);
+  const a = takeObject(args, 'args', describeArgs(SPEC, backward));
+  // In the op table's order: input, rois, offset?, mask?.
+  const [input, rois, offset, mask] = SPEC.inputs.map((i) =>
+    i.optional ? takeOptional(a[i.name], i.name, i.rank, i.dims) : takeTensor(a[i.name], i.name, i.rank, i.dims));
   return {
-    input: takeTensor(a.input, 'input', 4, '[N, C, H, W]'),
-    rois: takeTensor(a.rois, 'rois', 2, '[R, 5] = (batch index, x1, y1, x2, y2)'),
-    offset: takeOptional(a.offset, 'offset', 4, '[R, 2, ph, pw]'),
-    mask: takeOptional(a.mask, 'mask', 4, '[R, 1, ph, pw]'),
-    gradOutput: backward ? takeTensor(a.gradOutput, 'gradOutput', 4, '[R, C, ph, pw]') : null,
+    input: input!,
+    rois: rois!,
+    offset: offset ?? null,
+    mask: mask ?? null,
+    gradOutput: backward ? takeTensor(a.gradOutput, 'gradOutput', SPEC.gradOutput.rank, SPEC.gradOutput.dims) : null,
   };
 }
 
@@ -90,12 +99,12 @@ export function resolveRoiPoolGeometry(args: RoiPoolShapeArgs, rawParams: Deform
 
 /** The geometry of a call whose tensors were taken with `takeRoiArgs`. */
 export function roiGeometryOf(t: RoiPoolTensors, rawParams: unknown): RoiPoolGeometry {
-  const params = takeObject(rawParams, 'params', '{ outputSize, spatialScale?, samplingRatio?, gamma? }');
+  const params = takeObject(rawParams, 'params', PARAMS_SHAPE);
   checkKnownKeys(params, 'params', KNOWN_PARAMS);
   const [pooledH, pooledW] = resolveOutputSize(params.outputSize);
-  const spatialScale = float32Param(params.spatialScale, 'params.spatialScale', 1, true);
-  const gamma = float32Param(params.gamma, 'params.gamma', 0.1, false);
-  const samplingRatio = params.samplingRatio === undefined ? 0 : takeInt(params.samplingRatio, 'params.samplingRatio', 0, 'a non-negative integer (0 = adaptive)');
+  const spatialScale = float32Param(params.spatialScale, 'params.spatialScale', DEFAULT_SPATIAL_SCALE, true);
+  const gamma = float32Param(params.gamma, 'params.gamma', DEFAULT_GAMMA, false);
+  const samplingRatio = params.samplingRatio === undefined ? DEFAULT_SAMPLING_RATIO : takeInt(params.samplingRatio, 'params.samplingRatio', 0, 'a non-negative integer (0 = adaptive)');
   if (samplingRatio * samplingRatio > MAX_SAMPLES_PER_BIN) {
     throw new LimitError({ argument: 'params.samplingRatio', expected: `at most ${Math.sqrt(MAX_SAMPLES_PER_BIN)} (samplingRatio^2 <= ${MAX_SAMPLES_PER_BIN} samples per bin)`, actual: samplingRatio });
   }
@@ -163,7 +172,7 @@ export function checkRoiValues(data: Float32Array, g: RoiPoolGeometry): void {
 
 /** Validates `gradOutput` of a backward call against the geometry. */
 export function checkRoiGradOutput(t: unknown, g: RoiPoolGeometry): void {
-  checkRoiGradOutputShape(takeTensor(t, 'gradOutput', 4, '[R, C, ph, pw]').shape, g);
+  checkRoiGradOutputShape(takeTensor(t, 'gradOutput', SPEC.gradOutput.rank, SPEC.gradOutput.dims).shape, g);
 }
 
 /** Checks a taken gradOutput's shape against the geometry. */
