@@ -4,11 +4,12 @@
  * handle plumbing are exercised exactly as users exercise them), and on the float64 reference.
  */
 import {
-  convShapes,
   deformConv2d,
   deformConv2dBackward,
+  OPS,
   type Backend,
   type ConvGeometry,
+  type DeformConv2dArgs,
   type DeformConv2dParams,
   type GradName,
 } from '@dcnv2/core';
@@ -25,7 +26,11 @@ export interface ConvCase {
   readonly gradOutput: Float32Array | null;
 }
 
-export const GRAD_NAMES: readonly GradName[] = ['input', 'offset', 'mask', 'weight', 'bias'];
+/** The convolution as core's op table declares it. */
+const OP = OPS.deform_conv2d;
+
+/** The gradients of the convolution, in delivery order: core's `OPS.deform_conv2d.grads`. */
+export const GRAD_NAMES: readonly GradName[] = OP.grads;
 
 export type BackendGrads = { [K in GradName]?: Float32Array };
 
@@ -45,15 +50,15 @@ export function hasBackward(b: Backend): boolean {
   return b.capabilities.backward === true && typeof b.deformConv2dBackward === 'function';
 }
 
+/** The case's tensors as the op's `args`, each input of the op table shaped by its shape function. */
 function args(c: ConvCase) {
-  const s = convShapes(c.geometry);
-  return {
-    input: { shape: s.input, data: c.input },
-    weight: { shape: s.weight, data: c.weight },
-    offset: { shape: s.offset, data: c.offset },
-    mask: c.mask === null ? null : { shape: s.mask, data: c.mask },
-    bias: c.bias === null ? null : { shape: s.bias, data: c.bias },
-  };
+  const s = OP.shapes(c.geometry);
+  const a: Record<string, { shape: readonly number[]; data: Float32Array } | null> = {};
+  for (const { name } of OP.inputs) {
+    const data = c[name];
+    a[name] = data === null ? null : { shape: s[name], data };
+  }
+  return a as unknown as DeformConv2dArgs;
 }
 
 /** Forward on a backend through the public API. */
@@ -65,7 +70,7 @@ export async function backendForward(backend: Backend, c: ConvCase): Promise<Flo
 /** Backward on a backend through the public API; `grads` defaults to every gradient that exists. */
 export async function backendBackward(backend: Backend, c: ConvCase, grads?: readonly GradName[]): Promise<BackendGrads> {
   if (c.gradOutput === null) throw new Error('this case has no gradOutput');
-  const s = convShapes(c.geometry);
+  const s = OP.shapes(c.geometry);
   const r = await deformConv2dBackward(
     { ...args(c), gradOutput: { shape: s.output, data: c.gradOutput } },
     convParams(c.geometry),

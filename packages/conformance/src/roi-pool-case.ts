@@ -6,8 +6,9 @@
 import {
   deformRoiPool,
   deformRoiPoolBackward,
-  roiPoolShapes,
+  OPS,
   type Backend,
+  type DeformRoiPoolArgs,
   type DeformRoiPoolParams,
   type RoiPoolGeometry,
   type RoiPoolGradName,
@@ -28,7 +29,11 @@ export interface RoiPoolCase {
   readonly gradOutput: Float32Array | null;
 }
 
-export const ROI_GRAD_NAMES: readonly RoiPoolGradName[] = ['input', 'offset', 'mask'];
+/** RoI pooling as core's op table declares it. */
+const OP = OPS.deform_roi_pool;
+
+/** The gradients of RoI pooling, in delivery order: core's `OPS.deform_roi_pool.grads`. */
+export const ROI_GRAD_NAMES: readonly RoiPoolGradName[] = OP.grads;
 
 export type RoiBackendGrads = { [K in RoiPoolGradName]?: Float32Array };
 
@@ -47,9 +52,9 @@ export function hasRoiPoolBackward(b: Backend): boolean {
   return hasRoiPool(b) && b.capabilities.backward === true && typeof b.deformRoiPoolBackward === 'function';
 }
 
-/** A gradient exists only where its input does. */
+/** A gradient exists only where its input does (a required input always, an optional one when the case has it). */
 export function roiGradExists(c: RoiPoolCase, k: RoiPoolGradName): boolean {
-  return k === 'input' || (k === 'offset' ? c.offset !== null : c.mask !== null);
+  return !OP.inputs.find((i) => i.name === k)!.optional || c[k] !== null;
 }
 
 /** Keeps geometry.hasOffset / hasMask in step with the tensors. */
@@ -58,14 +63,15 @@ export function withRoiTensors(c: RoiPoolCase, change: Partial<Omit<RoiPoolCase,
   return { ...next, geometry: { ...c.geometry, hasOffset: next.offset !== null, hasMask: next.mask !== null } };
 }
 
+/** The case's tensors as the op's `args`, each input of the op table shaped by its shape function. */
 function args(c: RoiPoolCase) {
-  const s = roiPoolShapes(c.geometry);
-  return {
-    input: { shape: s.input, data: c.input },
-    rois: { shape: s.rois, data: c.rois },
-    offset: c.offset === null ? null : { shape: s.offset, data: c.offset },
-    mask: c.mask === null ? null : { shape: s.mask, data: c.mask },
-  };
+  const s = OP.shapes(c.geometry);
+  const a: Record<string, { shape: readonly number[]; data: Float32Array } | null> = {};
+  for (const { name } of OP.inputs) {
+    const data = c[name];
+    a[name] = data === null ? null : { shape: s[name], data };
+  }
+  return a as unknown as DeformRoiPoolArgs;
 }
 
 /** Forward on a backend through the public API. */
@@ -77,7 +83,7 @@ export async function backendRoiForward(backend: Backend, c: RoiPoolCase): Promi
 /** Backward on a backend through the public API; `grads` defaults to every gradient that exists. */
 export async function backendRoiBackward(backend: Backend, c: RoiPoolCase, grads?: readonly RoiPoolGradName[]): Promise<RoiBackendGrads> {
   if (c.gradOutput === null) throw new Error('this case has no gradOutput');
-  const s = roiPoolShapes(c.geometry);
+  const s = OP.shapes(c.geometry);
   const r = await deformRoiPoolBackward(
     { ...args(c), gradOutput: { shape: s.output, data: c.gradOutput } },
     roiPoolParams(c.geometry),

@@ -3,7 +3,7 @@
  * and the float16 side of judging a case: a float16 backend's grad_offset may match the derivative at
  * its rounded inputs (tolerances.ts says why).
  */
-import { convShapes, type Backend, type GradName } from '@dcnv2/core';
+import { OPS, type Backend, type GradName } from '@dcnv2/core';
 import { closerExpectation } from '../compare.js';
 import { backendBackward, backendForward, describeCase, GRAD_NAMES, hasBackward, referenceBackward, referenceForward, type ConvCase } from '../conv-case.js';
 import { blockedConvCase, randomConvCase } from '../random-cases.js';
@@ -51,9 +51,10 @@ export const CONV_OP: OpKit<ConvCase, GradName> = {
   backwardName: 'backward',
   gradNames: GRAD_NAMES,
   hasBackward,
-  gradExists: (c, k) => (k === 'mask' ? c.mask !== null : k === 'bias' ? c.bias !== null : true),
+  // A gradient exists where its input does: required inputs always, optional ones when the case has them.
+  gradExists: (c, k) => !OPS.deform_conv2d.inputs.find((i) => i.name === k)!.optional || c[k] !== null,
   tensorName: gradTensorName,
-  shapes: (c) => convShapes(c.geometry),
+  shapes: (c) => OPS.deform_conv2d.shapes(c.geometry),
   tolerance: (t, c, precision) => defaultTolerance(t, c.geometry, precision),
   gradExpectation: (backend, c, k, got, want, tol, precision) =>
     k === 'offset' && precision === 'float16' ? closerExpectation(got, want, offsetGradAtStoredInputs(backend, c), tol) : want,

@@ -14,8 +14,8 @@
  * Finding 3 (GPU allocation failure) is `gpuAllocationProbe`, run for GPU backends.
  */
 import {
-  convShapes, deformConv2d, deformConv2dBackward, upload,
-  type Backend, type ConvGeometry, type DeformConv2dParams, type GradName, type HostTensor, type Tensor,
+  convShapes, deformConv2d, deformConv2dBackward, OPS, upload,
+  type Backend, type ConvGeometry, type DeformConv2dParams, type GradName, type HostTensor, type OpInputName, type Tensor,
 } from '@dcnv2/core';
 import { roundToFloat16 } from '../conv-op.js';
 import { convParams, GRAD_NAMES, hasBackward, referenceBackward, referenceForward, type ConvCase } from '../../conv-case.js';
@@ -30,8 +30,9 @@ import {
 import { expectErrorRow, gradResults, probe, sameRows } from './probe-rows.js';
 
 const SUITE = 'adversarial';
-type ArgName = 'input' | 'weight' | 'offset' | 'mask' | 'bias';
-const ARG_NAMES: readonly ArgName[] = ['input', 'weight', 'offset', 'mask', 'bias'];
+type ArgName = OpInputName<'deform_conv2d'>;
+/** Every tensor input of the convolution, from core's op table. */
+const ARG_NAMES: readonly ArgName[] = OPS.deform_conv2d.inputs.map((i) => i.name);
 type Results = Record<string, Float32Array | undefined>;
 
 /** The probes' problem: small, with mask and bias, offsets clear of integer coordinates. */
@@ -46,15 +47,10 @@ function baseCase(seed: number): ConvCase {
 
 /** Fresh host tensors of a case (each probe mutates only its own copies). */
 function hostArgs(c: ConvCase): Record<ArgName, HostTensor> & { gradOutput: HostTensor } {
-  const s = convShapes(c.geometry);
-  return {
-    input: hostCopy(s.input, c.input),
-    weight: hostCopy(s.weight, c.weight),
-    offset: hostCopy(s.offset, c.offset),
-    mask: hostCopy(s.mask, c.mask!),
-    bias: hostCopy(s.bias, c.bias!),
-    gradOutput: hostCopy(s.output, c.gradOutput!),
-  };
+  const s = OPS.deform_conv2d.shapes(c.geometry);
+  const a = {} as Record<ArgName, HostTensor>;
+  for (const k of ARG_NAMES) a[k] = hostCopy(s[k], c[k]!);
+  return { ...a, gradOutput: hostCopy(s.output, c.gradOutput!) };
 }
 
 function backwardResults(r: { readonly [K in GradName]?: { data: Float32Array } }): Results {

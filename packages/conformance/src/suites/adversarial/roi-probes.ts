@@ -7,8 +7,8 @@
  * (findings 7, 9), and an adaptive grid just under the sample limit, whose per-bin mean must stay exact.
  */
 import {
-  deformRoiPool, deformRoiPoolBackward, roiPoolShapes, upload,
-  type Backend, type DeformRoiPoolParams, type HostTensor, type RoiPoolGeometry, type RoiPoolGradName,
+  deformRoiPool, deformRoiPoolBackward, OPS, roiPoolShapes, upload,
+  type Backend, type DeformRoiPoolParams, type HostTensor, type OpInputName, type RoiPoolGeometry, type RoiPoolGradName,
 } from '@dcnv2/core';
 import { hasRoiPoolBackward, referenceRoiBackward, referenceRoiForward, roiPoolParams, ROI_GRAD_NAMES, type RoiPoolCase } from '../../roi-pool-case.js';
 import { randomRoiCaseData } from '../../random-roi-cases.js';
@@ -33,15 +33,11 @@ function baseCase(seed: number): RoiPoolCase {
   }
 }
 
-function hostArgs(c: RoiPoolCase): { input: HostTensor; rois: HostTensor; offset: HostTensor; mask: HostTensor; gradOutput: HostTensor } {
-  const s = roiPoolShapes(c.geometry);
-  return {
-    input: hostCopy(s.input, c.input),
-    rois: hostCopy(s.rois, c.rois),
-    offset: hostCopy(s.offset, c.offset!),
-    mask: hostCopy(s.mask, c.mask!),
-    gradOutput: hostCopy(s.output, c.gradOutput!),
-  };
+function hostArgs(c: RoiPoolCase): Record<OpInputName<'deform_roi_pool'> | 'gradOutput', HostTensor> {
+  const s = OPS.deform_roi_pool.shapes(c.geometry);
+  const a = {} as Record<OpInputName<'deform_roi_pool'>, HostTensor>;
+  for (const { name } of OPS.deform_roi_pool.inputs) a[name] = hostCopy(s[name], c[name]!);
+  return { ...a, gradOutput: hostCopy(s.output, c.gradOutput!) };
 }
 
 function roiGrads(r: { readonly [K in RoiPoolGradName]?: { data: Float32Array } }): Results {

@@ -2,7 +2,7 @@
  * deform_roi_pool as the suites run it (`ROI_OP`): what op-kit.ts's `checkOpCase` and the shared suites
  * (fuzz, cross, onnx, gradcheck, properties) need to know to run and judge a RoI pooling problem.
  */
-import { roiPoolShapes, type RoiPoolGradName } from '@dcnv2/core';
+import { OPS, type RoiPoolGradName } from '@dcnv2/core';
 import {
   backendRoiBackward,
   backendRoiForward,
@@ -29,7 +29,7 @@ export const ROI_OP: OpKit<RoiPoolCase, RoiPoolGradName> = {
   hasBackward: hasRoiPoolBackward,
   gradExists: roiGradExists,
   tensorName: roiGradTensorName,
-  shapes: (c) => roiPoolShapes(c.geometry),
+  shapes: (c) => OPS.deform_roi_pool.shapes(c.geometry),
   tolerance: (t, c) => defaultRoiPoolTolerance(t, c.geometry, c.rois),
   describe: describeRoiCase,
   forward: backendRoiForward,
