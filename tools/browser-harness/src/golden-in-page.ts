@@ -2,7 +2,7 @@
  * Moving golden cases into a page and its results back: tensors travel as base64 float32 (page.evaluate
  * passes JSON), and the results are judged here in Node with the conformance suite's own tolerances.
  */
-import { convShapes } from '@dcnv2/core';
+import { OPS } from '@dcnv2/core';
 import { caseTolerance, compareTensors, convParams, type ConvTensorName, type ConvVectorCase } from '@dcnv2/conformance';
 
 const b64 = (f: Float32Array | null) => (f === null ? null : Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64'));
@@ -12,16 +12,16 @@ function unb64(s: string): Float32Array {
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
 
+const op = OPS.deform_conv2d;
+
 /** One case as the test pages' `runCases` expects it: shapes, public-API params, base64 tensors. */
 export function pagePayload(cases: readonly ConvVectorCase[]) {
   return cases.map((vc) => {
     const p = vc.problem;
-    const s = convShapes(p.geometry);
-    return {
-      shapes: { input: [...s.input], weight: [...s.weight], offset: [...s.offset], mask: [...s.mask], bias: [...s.bias], output: [...s.output] },
-      params: convParams(p.geometry),
-      input: b64(p.input), weight: b64(p.weight), offset: b64(p.offset), mask: b64(p.mask), bias: b64(p.bias), gradOutput: b64(p.gradOutput),
-    };
+    // Every input of the op and the output, from core's op table and its shape function.
+    const shapes = Object.fromEntries(Object.entries(op.shapes(p.geometry)).map(([k, s]) => [k, [...s]]));
+    const tensors = Object.fromEntries(op.inputs.map((i) => [i.name, b64(p[i.name])]));
+    return { shapes, params: convParams(p.geometry), ...tensors, gradOutput: b64(p.gradOutput) };
   });
 }
 
