@@ -6,6 +6,7 @@
 import { deformRoiPool, deformRoiPoolGeometry } from '@dcnv2/core';
 import { Rng } from '@dcnv2/conformance';
 import { createWasmBackend } from '../dist/index.js';
+import { hostTensor } from './conv-case.mjs';
 
 const args = process.argv.slice(2);
 const runs = Number(args.find((a) => /^\d+$/.test(a)) ?? 10);
@@ -15,24 +16,23 @@ const [N, C, H, W, R, PH, PW, scale] = [1, 256, 50, 84, 256, 7, 7, 1 / 16];
 const samplingRatio = args.includes('--adaptive') ? 0 : 2;
 const rng = new Rng(7);
 const normal = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-const T = (shape, f) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, f) });
 // Boxes inside the 800x1344 image, sides log-uniform in 32..512 px.
 const side = () => Math.exp(Math.log(32) + rng.next() * (Math.log(512) - Math.log(32)));
-const rois = T([R, 5], () => 0);
+const rois = hostTensor([R, 5], () => 0);
 for (let r = 0; r < R; r++) {
   const w = side(), h = side();
   const x1 = rng.next() * (W / scale - w), y1 = rng.next() * (H / scale - h);
   rois.data.set([0, x1, y1, x1 + w, y1 + h], r * 5);
 }
 const args0 = {
-  input: T([N, C, H, W], normal),
+  input: hostTensor([N, C, H, W], normal),
   rois,
-  offset: T([R, 2, PH, PW], () => 0.1 * normal()),
-  mask: T([R, 1, PH, PW], () => 1 / (1 + Math.exp(-normal()))),
+  offset: hostTensor([R, 2, PH, PW], () => 0.1 * normal()),
+  mask: hostTensor([R, 1, PH, PW], () => 1 / (1 + Math.exp(-normal()))),
 };
 const params = { outputSize: [PH, PW], spatialScale: scale, samplingRatio, gamma: 0.1 };
-const g = deformRoiPoolGeometry(args0, params);
-const gradOutput = T([R, C, PH, PW], normal);
+const geometry = deformRoiPoolGeometry(args0, params);
+const gradOutput = hostTensor([R, C, PH, PW], normal);
 const want = { input: true, offset: true, mask: true };
 
 const median = (ts) => ts.sort((a, b) => a - b)[ts.length >> 1];
@@ -63,12 +63,12 @@ for (const simd of ['simd', 'relaxed']) {
     await be.init();
     const h = Object.fromEntries(Object.entries(args0).map(([k, t]) => [k, be.upload(t.data, t.shape)]));
     const go = be.upload(gradOutput.data, gradOutput.shape);
-    const kernel = await time(async () => be.release(await be.deformRoiPool(g, h)));
+    const kernel = await time(async () => be.release(await be.deformRoiPool(geometry, h)));
     const core = await time(() => deformRoiPool(args0, params, { backend: be }));
     let line = `wasm ${simd.padEnd(7)} ${threads}t  forward kernel ${kernel}  core ${core}`;
     if (bwd) {
       const b = await time(async () => {
-        const gr = await be.deformRoiPoolBackward(g, h, go, want);
+        const gr = await be.deformRoiPoolBackward(geometry, h, go, want);
         for (const t of Object.values(gr)) if (t) be.release(t);
       });
       line += `  backward kernel ${b}`;

@@ -9,18 +9,37 @@
  *   dist/wasm/dcn-simd-mt.wasm         SIMD128, imported shared memory (worker threads)
  *   dist/wasm/dcn-relaxed-mt.wasm      + relaxed SIMD, shared memory
  *
+ * Before compiling it writes src/kernels/generated/jobs.h, the job structs, from the field lists in
+ * src/job-layout.ts (scripts/job-header.ts, bundled here with esbuild), when its text changed.
+ *
  * Deterministic: same compiler, same flags, same source, same bytes.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commands } from '@yowasp/clang';
+import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// The job header, generated from the TypeScript field lists (the one declaration of the job layouts).
+const bundled = await build({
+  entryPoints: [join(root, 'scripts/job-header.ts')], bundle: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'error',
+});
+const { jobHeader, JOB_HEADER_PATH } = await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString('base64')}`);
+const header = jobHeader();
+const headerFile = join(root, JOB_HEADER_PATH);
+if (!existsSync(headerFile) || readFileSync(headerFile, 'utf8') !== header) {
+  mkdirSync(dirname(headerFile), { recursive: true });
+  writeFileSync(headerFile, header);
+  process.stdout.write(`build-wasm: wrote ${JOB_HEADER_PATH}\n`);
+}
+
 const sourceNames = ['dcn.c', 'roi_pool.c'];
 // Headers travel in clang's virtual file system with the sources but are not compiled on their own.
 const headerNames = ['dcn_simd.h'];
 const sources = Object.fromEntries([...sourceNames, ...headerNames].map((f) => [f, readFileSync(join(root, 'src/kernels', f), 'utf8')]));
+sources.generated = { 'jobs.h': header };
 const outDir = join(root, 'dist/wasm');
 mkdirSync(outDir, { recursive: true });
 

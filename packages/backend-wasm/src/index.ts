@@ -9,7 +9,6 @@ import { WasmBackend, type WasmBackendOptions } from './wasm-backend.js';
 export { WasmBackend, WasmTensor, type SimdChoice, type WasmBackendInfo, type WasmBackendOptions } from './wasm-backend.js';
 export { setWasmPaths, wasmEnv, type UrlLike, type WasmPaths } from './wasm-paths.js';
 export { WASM_FILES, type WasmFileName } from './wasm-urls.js';
-export { chooseForwardTiling, chooseBackwardTiling, type ForwardTiling, type BackwardTiling } from './tiling.js';
 
 /** Creates a wasm backend (call `init()`, or let the registry do it). */
 export function createWasmBackend(options?: WasmBackendOptions | null): WasmBackend {

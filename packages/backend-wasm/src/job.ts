@@ -1,12 +1,19 @@
-/** Field indices of the int32 job block the C kernels read (keep in sync with the enum in kernels/dcn.c). */
-export const J = {
-  N: 0, CIN: 1, H: 2, W: 3, COUT: 4, KH: 5, KW: 6, SH: 7, SW: 8, PT: 9, PL: 10, DH: 11, DW: 12,
-  GROUPS: 13, OG: 14, HO: 15, WO: 16, P: 17, KCC: 18, NTILES: 19,
-  INPUT: 20, WEIGHT: 21, OFFSET: 22, MASK: 23, BIAS: 24, WPACK: 25, OUT: 26,
-  GOUT: 27, GIN: 28, GOFF: 29, GMASK: 30, GW: 31, GB: 32, WANT: 33, CB: 34, NCB: 35,
-} as const;
-export const JOB_FIELDS = 36;
-export const JOB_BYTES = JOB_FIELDS * 4;
+/**
+ * The host's side of the kernels: writing the convolution's job block (layout: `CONV_JOB` in
+ * job-layout.ts), the chunk entry points, and the exports of a kernels instance.
+ */
+import type { ConvGeometry } from '@dcnv2/core';
+import { CONV_JOB, writeJob, type ConvJobField } from './job-layout.js';
+
+/** Writes a whole convolution job (`CONV_JOB`): the geometry, then `fields` (pointers, tiling); every other field is 0. */
+export function writeConvJob(memory: WebAssembly.Memory, ptr: number, g: ConvGeometry, fields: Partial<Record<ConvJobField, number>>): void {
+  writeJob(memory, ptr, CONV_JOB, {
+    N: g.batch, CIN: g.inChannels, H: g.inHeight, W: g.inWidth, COUT: g.outChannels,
+    KH: g.kernelH, KW: g.kernelW, SH: g.strideH, SW: g.strideW, PT: g.padTop, PL: g.padLeft,
+    DH: g.dilationH, DW: g.dilationW, GROUPS: g.groups, OG: g.offsetGroups, HO: g.outHeight, WO: g.outWidth,
+    ...fields,
+  });
+}
 
 /** The kernel entry points that run one chunk of a job: `(job, chunk, workspace)`, shared by every thread. */
 export type ChunkFn =
@@ -30,7 +37,7 @@ export interface KernelExports {
   dcn_backward_ws_bytes(K: number, P: number, kcc: number, CoutG: number): number;
   dcn_grad_bias(job: number): void;
   dcn_reduce(dst: number, parts: number, nparts: number, stride: number, count: number): void;
-  // RoI pooling (kernels/roi_pool.c; job layout in roi-job.ts)
+  // RoI pooling (kernels/roi_pool.c; job layout ROI_JOB in job-layout.ts)
   roi_pool_forward_chunk(job: number, chunk: number, ws: number): void;
   roi_pool_gather_chunk(job: number, chunk: number, ws: number): void;
   roi_pool_scatter_chunk(job: number, chunk: number, ws: number): void;

@@ -9,7 +9,8 @@
 import type { RoiPoolGeometry, RoiPoolGradRequest, RoiPoolGrads } from '@dcnv2/core';
 import type { Heap } from './heap.js';
 import type { ChunkFn, KernelExports } from './job.js';
-import { ROI_JOB_BYTES, ROI_WANT, setRoiJobFields, writeRoiJob } from './roi-job.js';
+import { ROI_JOB, ROI_WANT, setJobFields } from './job-layout.js';
+import { writeRoiJob } from './roi-job.js';
 import { chooseRoiBlocks, chooseScatterBlocks, planCapacity } from './roi-pool-tiling.js';
 import type { WasmTensor } from './wasm-tensor.js';
 
@@ -78,7 +79,7 @@ function threadsFor(ctx: RoiPoolContext, chunks: number): number {
 function prepareJob(ctx: RoiPoolContext, job: number, g: RoiPoolGeometry, fields: Parameters<typeof writeRoiJob>[3]): number {
   writeRoiJob(ctx.memory, job, g, fields);
   const cap = planCapacity(ctx.k.roi_pool_bin_entries(job), g.pooledH * g.pooledW);
-  setRoiJobFields(ctx.memory, job, { CAP: cap });
+  setJobFields(ctx.memory, job, ROI_JOB, { cap });
   return cap;
 }
 
@@ -95,9 +96,9 @@ export function roiPoolForward(ctx: RoiPoolContext, g: RoiPoolGeometry, inputs: 
     throw e;
   };
   try {
-    const [job, counter] = temps.alloc([ROI_JOB_BYTES, 16], what);
+    const [job, counter] = temps.alloc([ROI_JOB.bytes, 16], what);
     const blocks = chooseRoiBlocks(g.rois, g.channels);
-    prepareJob(ctx, job, g, { INPUT: inputs.input, ROIS: inputs.rois, OFFSET: inputs.offset, MASK: inputs.mask, CB: blocks.cb, NCB: blocks.ncb });
+    prepareJob(ctx, job, g, { input: inputs.input, rois: inputs.rois, offset: inputs.offset, mask: inputs.mask, cb: blocks.cb, ncb: blocks.ncb });
     const total = g.rois * blocks.ncb;
     const nThreads = threadsFor(ctx, total);
     const wsBytes = ctx.k.roi_pool_ws_bytes(job, 0, 0);
@@ -105,7 +106,7 @@ export function roiPoolForward(ctx: RoiPoolContext, g: RoiPoolGeometry, inputs: 
     const [out, ...wss] = ctx.allocAll(sizes, what);
     output = ctx.tensor(out, outLen);
     temps.adopt(wss, sizes.slice(1));
-    setRoiJobFields(ctx.memory, job, { OUT: out });
+    setJobFields(ctx.memory, job, ROI_JOB, { out });
     const done = (): WasmTensor => {
       temps.free();
       return output!;
@@ -151,11 +152,11 @@ export function roiPoolBackward(
     throw e;
   };
   try {
-    const [job, counter] = temps.alloc([ROI_JOB_BYTES, 16], what);
+    const [job, counter] = temps.alloc([ROI_JOB.bytes, 16], what);
     prepareJob(ctx, job, g, {
-      INPUT: inputs.input, ROIS: inputs.rois, OFFSET: inputs.offset, MASK: inputs.mask,
-      GOUT: gradOutput, CB: blocks.cb, NCB: blocks.ncb, SCB: sblocks.scb,
-      WANT: (want.input ? ROI_WANT.input : 0) | (wantOffset ? ROI_WANT.offset : 0) | (wantMask ? ROI_WANT.mask : 0),
+      input: inputs.input, rois: inputs.rois, offset: inputs.offset, mask: inputs.mask,
+      gout: gradOutput, cb: blocks.cb, ncb: blocks.ncb, scb: sblocks.scb,
+      want: (want.input ? ROI_WANT.input : 0) | (wantOffset ? ROI_WANT.offset : 0) | (wantMask ? ROI_WANT.mask : 0),
     });
     const wsBytes = Math.max(
       gather ? ctx.k.roi_pool_ws_bytes(job, wantOffset ? 1 : 0, 1) : 0,
@@ -172,7 +173,7 @@ export function roiPoolBackward(
     temps.adopt(ptrs.slice(3), sizes.slice(3));
     const part = ptrs[3];
     const wss = ptrs.slice(4);
-    setRoiJobFields(ctx.memory, job, { GIN: grads[0]?.ptr ?? 0, GOFF: grads[1]?.ptr ?? 0, GMASK: grads[2]?.ptr ?? 0, PART: part });
+    setJobFields(ctx.memory, job, ROI_JOB, { gin: grads[0]?.ptr ?? 0, goff: grads[1]?.ptr ?? 0, gmask: grads[2]?.ptr ?? 0, part });
     const f32 = new Float32Array(ctx.memory.buffer);
     // grad_input accumulates; grad_offset and grad_mask are written whole by the finishing step (or stay 0 without RoIs).
     for (const h of grads) if (h !== null && h.length > 0) f32.fill(0, h.ptr >>> 2, (h.ptr >>> 2) + h.length);

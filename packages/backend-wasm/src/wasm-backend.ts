@@ -24,7 +24,8 @@ import {
 } from '@dcnv2/core';
 import { canShareMemory, envVar, hardwareThreads, hasRelaxedSimd, hasSimd } from './env.js';
 import { Heap, align } from './heap.js';
-import { J, JOB_BYTES, JOB_FIELDS, WORKER_STACK_BYTES, type ChunkFn, type KernelExports } from './job.js';
+import { WORKER_STACK_BYTES, writeConvJob, type ChunkFn, type KernelExports } from './job.js';
+import { CONV_JOB, CONV_WANT } from './job-layout.js';
 import { backendFailure, WorkerPool } from './pool.js';
 import { roiPoolBackward, roiPoolForward, type RoiPoolContext, type RoiPoolPointers } from './roi-pool.js';
 import { runChunks } from './run-chunks.js';
@@ -435,29 +436,6 @@ export class WasmBackend implements Backend<WasmTensor> {
     return got;
   }
 
-  #writeJob(memory: WebAssembly.Memory, ptr: number, g: ConvGeometry, fields: Partial<Record<keyof typeof J, number>>): void {
-    const v = new Int32Array(memory.buffer, ptr, JOB_FIELDS);
-    v.fill(0);
-    v[J.N] = g.batch;
-    v[J.CIN] = g.inChannels;
-    v[J.H] = g.inHeight;
-    v[J.W] = g.inWidth;
-    v[J.COUT] = g.outChannels;
-    v[J.KH] = g.kernelH;
-    v[J.KW] = g.kernelW;
-    v[J.SH] = g.strideH;
-    v[J.SW] = g.strideW;
-    v[J.PT] = g.padTop;
-    v[J.PL] = g.padLeft;
-    v[J.DH] = g.dilationH;
-    v[J.DW] = g.dilationW;
-    v[J.GROUPS] = g.groups;
-    v[J.OG] = g.offsetGroups;
-    v[J.HO] = g.outHeight;
-    v[J.WO] = g.outWidth;
-    for (const [k, val] of Object.entries(fields)) v[J[k as keyof typeof J]] = val as number;
-  }
-
   /** Runs `total` chunks of `fn` on `nThreads` threads (jobs[i], wss[i] for thread i; thread 0 is the caller). */
   #run(
     k: KernelExports,
@@ -549,7 +527,7 @@ export class WasmBackend implements Backend<WasmTensor> {
     const wsBytes = k.dcn_forward_ws_bytes(K, t.P, t.kcc, t.cb, Cg);
     const wpackBytes = g.groups * Math.ceil(CoutG / 4) * 4 * Cg * K * 4;
     // [output, packed weight, job, counter, workspace per thread]
-    const sizes = [outLen * 4, wpackBytes, JOB_BYTES, 16, ...Array.from({ length: nThreads }, () => wsBytes)];
+    const sizes = [outLen * 4, wpackBytes, CONV_JOB.bytes, 16, ...Array.from({ length: nThreads }, () => wsBytes)];
     const ptrs = this.#allocAll(heap, sizes, 'deformConv2d workspace');
     const [out, wpack, job, counter] = ptrs;
     const wss = ptrs.slice(4);
@@ -564,9 +542,9 @@ export class WasmBackend implements Backend<WasmTensor> {
       throw e;
     };
     try {
-      this.#writeJob(memory, job, g, {
-        P: t.P, KCC: t.kcc, NTILES: t.ntiles, CB: t.cb, NCB: t.ncb,
-        INPUT: p.input, WEIGHT: p.weight, OFFSET: p.offset, MASK: p.mask, BIAS: p.bias, WPACK: wpack, OUT: out,
+      writeConvJob(memory, job, g, {
+        P: t.P, kcc: t.kcc, ntiles: t.ntiles, cb: t.cb, ncb: t.ncb,
+        input: p.input, weight: p.weight, offset: p.offset, mask: p.mask, bias: p.bias, wpack, out,
       });
       k.dcn_pack_weight_fwd(job);
       const r = this.#run(k, memory, 'dcn_forward_chunk', Array(nThreads).fill(job), wss, counter, total, nThreads);
@@ -628,7 +606,7 @@ export class WasmBackend implements Backend<WasmTensor> {
     const gradSizes = gradKeys.map((key) => Math.max(0, lens[key]) * 4);
     // [5 grads, packed W^T, jobs (one per thread), counter, partial grad_input, partial grad_weight, workspaces]
     const sizes = [
-      ...gradSizes, wtBytes, JOB_BYTES * nThreads, 16, extra * ginLen * 4, extra * gwLen * 4,
+      ...gradSizes, wtBytes, CONV_JOB.bytes * nThreads, 16, extra * ginLen * 4, extra * gwLen * 4,
       ...Array.from({ length: needCol2im || needIm2col ? nThreads : 0 }, () => wsBytes),
     ];
     const ptrs = this.#allocAll(heap, sizes, 'deformConv2dBackward workspace');
@@ -660,19 +638,20 @@ export class WasmBackend implements Backend<WasmTensor> {
         zero(grads[4]?.ptr ?? 0, Math.max(0, lens.bias));
       }
       const common = {
-        P: t.P, KCC: t.kcc, NTILES: t.ntiles, CB: CoutG, NCB: 1,
-        INPUT: p.input, WEIGHT: p.weight, OFFSET: p.offset, MASK: p.mask, BIAS: p.bias, WPACK: wt, GOUT: p.gradOutput,
-        GOFF: grads[1]?.ptr ?? 0, GMASK: grads[2]?.ptr ?? 0, GB: grads[4]?.ptr ?? 0,
-        WANT: (want.input ? 1 : 0) | (want.offset ? 2 : 0) | (wantMask ? 4 : 0) | (want.weight ? 8 : 0) | (wantBias ? 16 : 0),
+        P: t.P, kcc: t.kcc, ntiles: t.ntiles, cb: CoutG, ncb: 1,
+        input: p.input, weight: p.weight, offset: p.offset, mask: p.mask, bias: p.bias, wpack: wt, gout: p.gradOutput,
+        goff: grads[1]?.ptr ?? 0, gmask: grads[2]?.ptr ?? 0, gb: grads[4]?.ptr ?? 0,
+        want: (want.input ? CONV_WANT.input : 0) | (want.offset ? CONV_WANT.offset : 0) | (wantMask ? CONV_WANT.mask : 0)
+          | (want.weight ? CONV_WANT.weight : 0) | (wantBias ? CONV_WANT.bias : 0),
       };
       const jobs: number[] = [];
       for (let i = 0; i < nThreads; i++) {
-        const job = jobs0 + i * JOB_BYTES;
+        const job = jobs0 + i * CONV_JOB.bytes;
         jobs.push(job);
-        this.#writeJob(memory, job, g, {
+        writeConvJob(memory, job, g, {
           ...common,
-          GIN: lens.input <= 0 ? 0 : i === 0 ? grads[0]!.ptr : pgin + (i - 1) * ginLen * 4,
-          GW: lens.weight <= 0 ? 0 : i === 0 ? grads[3]!.ptr : pgw + (i - 1) * gwLen * 4,
+          gin: lens.input <= 0 ? 0 : i === 0 ? grads[0]!.ptr : pgin + (i - 1) * ginLen * 4,
+          gw: lens.weight <= 0 ? 0 : i === 0 ? grads[3]!.ptr : pgw + (i - 1) * gwLen * 4,
         });
       }
       if (wantBias && N > 0) k.dcn_grad_bias(jobs[0]);

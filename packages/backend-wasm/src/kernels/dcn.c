@@ -3,7 +3,7 @@
  * and backward, float32, SIMD128 (and relaxed-SIMD FMA when built with -DDCN_RELAXED).
  *
  * Freestanding C (no libc): every buffer comes from the JS host, which owns the memory, allocates the
- * tensors and the per-thread workspaces, and hands a Job (an array of int32 fields, see JOB_* below) to
+ * tensors and the per-thread workspaces, and hands a job (a ConvJob, generated/jobs.h) to
  * the entry points. A job is cut into chunks (one chunk = one batch image x one tile of output pixels);
  * the host distributes chunk indices to threads dynamically, and each thread passes its own workspace.
  *
@@ -13,21 +13,8 @@
  */
 #include "dcn_simd.h"
 
-/* Job layout: int32 fields (pointers are 32-bit). Keep in sync with src/job.ts. */
-enum {
-  J_N, J_CIN, J_H, J_W, J_COUT, J_KH, J_KW, J_SH, J_SW, J_PT, J_PL, J_DH, J_DW, J_GROUPS, J_OG, J_HO, J_WO,
-  J_P,       /* pixels per tile (multiple of 8) */
-  J_KCC,     /* input channels per column block (forward) / chunk (backward; multiple of 4 unless Cg) */
-  J_NTILES,  /* tiles per image */
-  J_INPUT, J_WEIGHT, J_OFFSET, J_MASK, J_BIAS,
-  J_WPACK,   /* forward: weight packed in 4-row panels; backward: W^T packed in 4-row panels */
-  J_OUT,     /* forward output */
-  J_GOUT, J_GIN, J_GOFF, J_GMASK, J_GW, J_GB,
-  J_WANT,    /* backward: bit 0 input, 1 offset, 2 mask, 3 weight, 4 bias */
-  J_CB,      /* forward: output channels per block (multiple of 4) */
-  J_NCB,     /* forward: blocks of output channels per conv group (chunks = N * ntiles * ncb) */
-  J_FIELDS
-};
+/* The job block (ConvJob, pointers are 32-bit): generated from src/job-layout.ts, like the host's offsets. */
+#include "generated/jobs.h"
 
 #define C00 1
 #define C01 2
@@ -36,7 +23,8 @@ enum {
 #define ALL 15
 #define IN_RANGE 16
 
-#define MC 64
+/* GEMM: output rows (channels) per block of the register-blocked product (BLIS's mc). */
+#define GEMM_ROW_BLOCK 64
 
 /*
  * Long reductions. A GEMM lane accumulates its dot product in float32, so a chain of n terms is off by up
@@ -100,11 +88,11 @@ static void plan_carve(Plan *pl, double *p, double cap, int backward) {
   }
 }
 
-static void build_plan(const i32 *J, Plan *pl, i32 n, i32 og, i32 p0, i32 pt, int backward) {
-  const i32 H = J[J_H], W = J[J_W], kh = J[J_KH], kw = J[J_KW], Wo = J[J_WO];
-  const i32 K = kh * kw, HoWo = J[J_HO] * Wo, OG = J[J_OG];
-  const float *offset = (const float *)(uintptr_t)J[J_OFFSET];
-  const float *mask = (const float *)(uintptr_t)J[J_MASK];
+static void build_plan(const ConvJob *job, Plan *pl, i32 n, i32 og, i32 p0, i32 pt, int backward) {
+  const i32 H = job->H, W = job->W, kh = job->KH, kw = job->KW, Wo = job->WO;
+  const i32 K = kh * kw, HoWo = job->HO * Wo, OG = job->OG;
+  const float *offset = (const float *)(uintptr_t)job->offset;
+  const float *mask = (const float *)(uintptr_t)job->mask;
   const float *offBase = offset + (n * OG + og) * 2 * K * HoWo;
   const float *maskBase = mask ? mask + (n * OG + og) * K * HoWo : 0;
   const float fH = (float)H, fW = (float)W, fH1 = (float)(H - 1), fW1 = (float)(W - 1);
@@ -114,8 +102,8 @@ static void build_plan(const i32 *J, Plan *pl, i32 n, i32 og, i32 p0, i32 pt, in
       const float *dyRow = offBase + 2 * t * HoWo + p0;
       const float *dxRow = dyRow + HoWo;
       const float *mRow = maskBase ? maskBase + t * HoWo + p0 : 0;
-      const i32 yTap = i * J[J_DH] - J[J_PT];
-      const i32 xTap = j * J[J_DW] - J[J_PL];
+      const i32 yTap = i * job->DH - job->PT;
+      const i32 xTap = j * job->DW - job->PL;
       i32 oy = p0 / Wo;
       i32 ox = p0 - oy * Wo;
       for (i32 p = 0; p < pt; p++) {
@@ -124,8 +112,8 @@ static void build_plan(const i32 *J, Plan *pl, i32 n, i32 og, i32 p0, i32 pt, in
          * position is exact in float32 (|pos| <= 2^24: every tap that can land in an image) this is the
          * float32 sum torchvision computes; beyond, rounding the integer first could move a tap that an
          * offset brings back by up to 64 pixels (core allows positions up to 2^31). */
-        const float y = (float)((double)(oy * J[J_SH] + yTap) + (double)dyRow[p]);
-        const float x = (float)((double)(ox * J[J_SW] + xTap) + (double)dxRow[p]);
+        const float y = (float)((double)(oy * job->SH + yTap) + (double)dyRow[p]);
+        const float x = (float)((double)(ox * job->SW + xTap) + (double)dxRow[p]);
         const float y0 = __builtin_floorf(y);
         const float x0 = __builtin_floorf(x);
         const int r0 = y0 >= 0.0f && y0 < fH;
@@ -302,10 +290,10 @@ static i64 fwd_partials(i32 Cg, i32 K, i32 kcc) {
 /* Weight packing (once per call, by the calling thread).                                               */
 
 /* Forward: per group, panels of 4 output channels x CgK, layout [panel][k][4]; pad rows are 0. */
-EXPORT(dcn_pack_weight_fwd) void dcn_pack_weight_fwd(const i32 *J) {
-  const i32 groups = J[J_GROUPS], CoutG = J[J_COUT] / groups, CgK = (J[J_CIN] / groups) * J[J_KH] * J[J_KW];
-  const float *w = (const float *)(uintptr_t)J[J_WEIGHT];
-  float *dst = (float *)(uintptr_t)J[J_WPACK];
+EXPORT(dcn_pack_weight_fwd) void dcn_pack_weight_fwd(const ConvJob *job) {
+  const i32 groups = job->GROUPS, CoutG = job->COUT / groups, CgK = (job->CIN / groups) * job->KH * job->KW;
+  const float *w = (const float *)(uintptr_t)job->weight;
+  float *dst = (float *)(uintptr_t)job->wpack;
   const i32 panels = (CoutG + 3) / 4;
   for (i32 g = 0; g < groups; g++) {
     for (i32 pi = 0; pi < panels; pi++) {
@@ -320,10 +308,10 @@ EXPORT(dcn_pack_weight_fwd) void dcn_pack_weight_fwd(const i32 *J) {
 }
 
 /* Backward: per group, W^T (CgK x CoutG) in panels of 4 rows (ck) x CoutG, layout [panel][co][4]. */
-EXPORT(dcn_pack_weight_bwd) void dcn_pack_weight_bwd(const i32 *J) {
-  const i32 groups = J[J_GROUPS], CoutG = J[J_COUT] / groups, CgK = (J[J_CIN] / groups) * J[J_KH] * J[J_KW];
-  const float *w = (const float *)(uintptr_t)J[J_WEIGHT];
-  float *dst = (float *)(uintptr_t)J[J_WPACK];
+EXPORT(dcn_pack_weight_bwd) void dcn_pack_weight_bwd(const ConvJob *job) {
+  const i32 groups = job->GROUPS, CoutG = job->COUT / groups, CgK = (job->CIN / groups) * job->KH * job->KW;
+  const float *w = (const float *)(uintptr_t)job->weight;
+  float *dst = (float *)(uintptr_t)job->wpack;
   const i32 panels = (CgK + 3) / 4;
   for (i32 g = 0; g < groups; g++) {
     const float *wg = w + g * CoutG * CgK;
@@ -356,19 +344,19 @@ static double fwd_carve(FwdWs *w, uintptr_t base, i32 K, i32 P, i32 kcc, i32 CB,
   return p - (double)base;
 }
 
-EXPORT(dcn_forward_chunk) void dcn_forward_chunk(const i32 *J, i32 chunk, char *ws) {
-  const i32 Cin = J[J_CIN], Cout = J[J_COUT], groups = J[J_GROUPS], OG = J[J_OG];
-  const i32 K = J[J_KH] * J[J_KW], HW = J[J_H] * J[J_W], HoWo = J[J_HO] * J[J_WO], W = J[J_W];
+EXPORT(dcn_forward_chunk) void dcn_forward_chunk(const ConvJob *job, i32 chunk, char *ws) {
+  const i32 Cin = job->CIN, Cout = job->COUT, groups = job->GROUPS, OG = job->OG;
+  const i32 K = job->KH * job->KW, HW = job->H * job->W, HoWo = job->HO * job->WO, W = job->W;
   const i32 Cg = Cin / groups, CoutG = Cout / groups, CgK = Cg * K, perOg = Cin / OG;
-  const i32 P = J[J_P], kcc = J[J_KCC], ntiles = J[J_NTILES], CB = J[J_CB], ncb = J[J_NCB];
+  const i32 P = job->P, kcc = job->kcc, ntiles = job->ntiles, CB = job->cb, ncb = job->ncb;
   const i32 cb = chunk % ncb, rest = chunk / ncb;
   const i32 n = rest / ntiles, p0 = (rest - n * ntiles) * P;
   const i32 pt = imin(P, HoWo - p0), pt8 = (pt + 7) & ~7, npan = pt8 >> 3;
   const i32 rowLo = cb * CB, rowHi = imin(CoutG, rowLo + CB);
-  const float *input = (const float *)(uintptr_t)J[J_INPUT];
-  const float *wpack = (const float *)(uintptr_t)J[J_WPACK];
-  const float *bias = (const float *)(uintptr_t)J[J_BIAS];
-  float *out = (float *)(uintptr_t)J[J_OUT];
+  const float *input = (const float *)(uintptr_t)job->input;
+  const float *wpack = (const float *)(uintptr_t)job->wpack;
+  const float *bias = (const float *)(uintptr_t)job->bias;
+  float *out = (float *)(uintptr_t)job->out;
   const i32 apanels = (CoutG + 3) / 4;
 
   FwdWs w;
@@ -389,7 +377,7 @@ EXPORT(dcn_forward_chunk) void dcn_forward_chunk(const i32 *J, i32 chunk, char *
         const i32 c = grp * Cg + c0 + cl;
         const i32 og = c / perOg;
         if (og != planOg) {
-          build_plan(J, &pl, n, og, p0, pt, 0);
+          build_plan(job, &pl, n, og, p0, pt, 0);
           planOg = og;
         }
         const float *x = input + (n * Cin + c) * HW;
@@ -409,8 +397,8 @@ EXPORT(dcn_forward_chunk) void dcn_forward_chunk(const i32 *J, i32 chunk, char *
       }
       /* out_g[CoutG, pt] (+)= Apack_g[:, c0*K .. c0*K+KCr] x Bp, one partial sum per RED_ROWS rows */
       const i32 nsub = (KCr + RED_ROWS - 1) / RED_ROWS;
-      for (i32 ib = rowLo; ib < rowHi; ib += MC) {
-        const i32 ie = imin(ib + MC, rowHi);
+      for (i32 ib = rowLo; ib < rowHi; ib += GEMM_ROW_BLOCK) {
+        const i32 ie = imin(ib + GEMM_ROW_BLOCK, rowHi);
         for (i32 jp = 0; jp < npan; jp++) {
           const float *b = Bp + jp * KCr * 8;
           const i32 nr = imin(8, pt - jp * 8);
@@ -451,10 +439,10 @@ EXPORT(dcn_forward_ws_bytes) double dcn_forward_ws_bytes(i32 K, i32 P, i32 kcc, 
 /* Backward: one chunk = (image n, tile of P output pixels). grad_input and grad_weight are accumulated  */
 /* in place (the host runs these chunks one at a time per output: see the thread model in the README).  */
 
-static void flush_plan(const i32 *J, const Plan *pl, i32 n, i32 og, i32 p0, i32 pt) {
-  const i32 K = J[J_KH] * J[J_KW], HoWo = J[J_HO] * J[J_WO], OG = J[J_OG];
-  float *goff = (float *)(uintptr_t)J[J_GOFF];
-  float *gmask = (float *)(uintptr_t)J[J_GMASK];
+static void flush_plan(const ConvJob *job, const Plan *pl, i32 n, i32 og, i32 p0, i32 pt) {
+  const i32 K = job->KH * job->KW, HoWo = job->HO * job->WO, OG = job->OG;
+  float *goff = (float *)(uintptr_t)job->goff;
+  float *gmask = (float *)(uintptr_t)job->gmask;
   if (goff) {
     float *base = goff + (n * OG + og) * 2 * K * HoWo + p0;
     for (i32 t = 0; t < K; t++) {
@@ -493,21 +481,21 @@ static double bwd_carve(BwdWs *w, uintptr_t base, i32 K, i32 P, i32 kcc, i32 Cou
   return p - (double)base;
 }
 
-EXPORT(dcn_backward_chunk) void dcn_backward_chunk(const i32 *J, i32 chunk, char *ws) {
-  const i32 Cin = J[J_CIN], Cout = J[J_COUT], groups = J[J_GROUPS], OG = J[J_OG];
-  const i32 K = J[J_KH] * J[J_KW], HW = J[J_H] * J[J_W], HoWo = J[J_HO] * J[J_WO], W = J[J_W];
+EXPORT(dcn_backward_chunk) void dcn_backward_chunk(const ConvJob *job, i32 chunk, char *ws) {
+  const i32 Cin = job->CIN, Cout = job->COUT, groups = job->GROUPS, OG = job->OG;
+  const i32 K = job->KH * job->KW, HW = job->H * job->W, HoWo = job->HO * job->WO, W = job->W;
   const i32 Cg = Cin / groups, CoutG = Cout / groups, CgK = Cg * K, perOg = Cin / OG;
-  const i32 P = J[J_P], kcc = J[J_KCC], ntiles = J[J_NTILES];
+  const i32 P = job->P, kcc = job->kcc, ntiles = job->ntiles;
   const i32 n = chunk / ntiles, p0 = (chunk - n * ntiles) * P;
   const i32 pt = imin(P, HoWo - p0), pt8 = (pt + 7) & ~7, npan = pt8 >> 3;
-  const float *input = (const float *)(uintptr_t)J[J_INPUT];
-  const float *wtpack = (const float *)(uintptr_t)J[J_WPACK];
-  const float *gout = (const float *)(uintptr_t)J[J_GOUT];
-  float *gin = (float *)(uintptr_t)J[J_GIN];
-  float *gw = (float *)(uintptr_t)J[J_GW];
-  const i32 want = J[J_WANT];
-  const int wantOff = (want & 2) != 0 && J[J_GOFF] != 0;
-  const int wantMask = (want & 4) != 0 && J[J_GMASK] != 0;
+  const float *input = (const float *)(uintptr_t)job->input;
+  const float *wtpack = (const float *)(uintptr_t)job->wpack;
+  const float *gout = (const float *)(uintptr_t)job->gout;
+  float *gin = (float *)(uintptr_t)job->gin;
+  float *gw = (float *)(uintptr_t)job->gw;
+  const i32 want = job->want;
+  const int wantOff = (want & CONV_JOB_WANT_OFFSET) != 0 && job->goff != 0;
+  const int wantMask = (want & CONV_JOB_WANT_MASK) != 0 && job->gmask != 0;
   const int needCol2im = gin != 0 || wantOff || wantMask;
   const int needIm2col = gw != 0;
   const int wantCoord = wantOff || wantMask;
@@ -565,8 +553,8 @@ EXPORT(dcn_backward_chunk) void dcn_backward_chunk(const i32 *J, i32 chunk, char
         const i32 c = grp * Cg + c0 + cl;
         const i32 og = c / perOg;
         if (og != planOg) {
-          if (planOg >= 0) flush_plan(J, &pl, n, planOg, p0, pt);
-          build_plan(J, &pl, n, og, p0, pt, 1);
+          if (planOg >= 0) flush_plan(job, &pl, n, planOg, p0, pt);
+          build_plan(job, &pl, n, og, p0, pt, 1);
           planOg = og;
         }
         const float *x = input + (n * Cin + c) * HW;
@@ -651,7 +639,7 @@ EXPORT(dcn_backward_chunk) void dcn_backward_chunk(const i32 *J, i32 chunk, char
       }
     }
   }
-  if (planOg >= 0 && wantCoord) flush_plan(J, &pl, n, planOg, p0, pt);
+  if (planOg >= 0 && wantCoord) flush_plan(job, &pl, n, planOg, p0, pt);
 }
 
 /* Bytes of one thread's backward workspace (a double: an absurd job's true size may exceed 2^32). */
@@ -661,10 +649,10 @@ EXPORT(dcn_backward_ws_bytes) double dcn_backward_ws_bytes(i32 K, i32 P, i32 kcc
 }
 
 /* grad_bias[co] = sum over n, pixels of gradOut (double accumulation). */
-EXPORT(dcn_grad_bias) void dcn_grad_bias(const i32 *J) {
-  const i32 N = J[J_N], Cout = J[J_COUT], HoWo = J[J_HO] * J[J_WO];
-  const float *gout = (const float *)(uintptr_t)J[J_GOUT];
-  float *gb = (float *)(uintptr_t)J[J_GB];
+EXPORT(dcn_grad_bias) void dcn_grad_bias(const ConvJob *job) {
+  const i32 N = job->N, Cout = job->COUT, HoWo = job->HO * job->WO;
+  const float *gout = (const float *)(uintptr_t)job->gout;
+  float *gb = (float *)(uintptr_t)job->gb;
   for (i32 co = 0; co < Cout; co++) {
     double s = 0.0;
     for (i32 n = 0; n < N; n++) {

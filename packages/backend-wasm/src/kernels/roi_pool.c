@@ -39,25 +39,8 @@
  */
 #include "dcn_simd.h"
 
-/* The job block, written by the host (keep in sync with src/roi-job.ts). Pointers are 32-bit. */
-typedef struct {
-  i32 N, C, H, W, R, PH, PW, SR;
-  i32 input, rois, offset, mask, out, gout, gin, goff, gmask, part;
-  i32 cb;    /* forward / gather: channels per block */
-  i32 ncb;   /* forward / gather: blocks per RoI (chunks = R * ncb) */
-  i32 scb;   /* scatter: channels per chunk */
-  i32 cap;   /* plan entries per workspace (>= the largest bin's entries) */
-  i32 want;  /* backward: bit 0 input, 1 offset, 2 mask */
-  i32 pad;
-  double scale, gamma;
-} RoiJob;
-
-_Static_assert(__builtin_offsetof(RoiJob, scale) == 96, "RoiJob layout: src/roi-job.ts expects scale at byte 96");
-_Static_assert(sizeof(RoiJob) == 112, "RoiJob layout: src/roi-job.ts expects 112 bytes");
-
-#define WANT_INPUT 1
-#define WANT_OFFSET 2
-#define WANT_MASK 4
+/* The job block (RoiJob, pointers are 32-bit): generated from src/job-layout.ts, like the host's offsets. */
+#include "generated/jobs.h"
 
 static inline i32 imin(i32 a, i32 b) { return a < b ? a : b; }
 static inline i32 imax(i32 a, i32 b) { return a > b ? a : b; }
@@ -89,32 +72,32 @@ typedef struct {
   int empty;   /* no bin has a sample: a grid size <= 0 or an empty image */
 } RoiGeom;
 
-static void roi_geom(const RoiJob *J, i32 r, RoiGeom *g) {
-  const float *roi = PTR(const float, J->rois) + 5 * r;
+static void roi_geom(const RoiJob *job, i32 r, RoiGeom *g) {
+  const float *roi = PTR(const float, job->rois) + 5 * r;
   /* Core guarantees an integer batch index in [0, N) and finite coordinates. */
   g->batch = (i32)roi[0];
-  const double s = J->scale;
+  const double s = job->scale;
   g->sx = (double)roi[1] * s - 0.5;
   g->sy = (double)roi[2] * s - 0.5;
   const double ex = (double)roi[3] * s - 0.5;
   const double ey = (double)roi[4] * s - 0.5;
   g->rw = ex - g->sx;
   g->rh = ey - g->sy;
-  g->bw = g->rw / J->PW;
-  g->bh = g->rh / J->PH;
-  g->gh = J->SR > 0 ? (double)J->SR : __builtin_ceil(g->rh / J->PH);
-  g->gw = J->SR > 0 ? (double)J->SR : __builtin_ceil(g->rw / J->PW);
+  g->bw = g->rw / job->PW;
+  g->bh = g->rh / job->PH;
+  g->gh = job->SR > 0 ? (double)job->SR : __builtin_ceil(g->rh / job->PH);
+  g->gw = job->SR > 0 ? (double)job->SR : __builtin_ceil(g->rw / job->PW);
   const double count = g->gh * g->gw;
   g->invCount = 1.0 / (count >= 1.0 ? count : 1.0);
   g->gridded = g->gh >= 1.0 && g->gw >= 1.0;
-  g->empty = !g->gridded || J->H <= 0 || J->W <= 0;
+  g->empty = !g->gridded || job->H <= 0 || job->W <= 0;
 }
 
 /* Upper bound of a bin's plan entries for grid (gh, gw): distinct rows (at most 2 per valid sample, at
  * most H) times column segments (at most 2 columns per valid sample, segments start >= 4 apart). */
-static double bin_entries_bound(const RoiJob *J, double gh, double gw) {
-  if (!(gh >= 1.0 && gw >= 1.0) || J->H <= 0 || J->W <= 0) return 0.0;
-  return dmin((double)J->H, 2.0 * gh) * dmin((double)((J->W + 3) / 4), 2.0 * gw);
+static double bin_entries_bound(const RoiJob *job, double gh, double gw) {
+  if (!(gh >= 1.0 && gw >= 1.0) || job->H <= 0 || job->W <= 0) return 0.0;
+  return dmin((double)job->H, 2.0 * gh) * dmin((double)((job->W + 3) / 4), 2.0 * gw);
 }
 
 /* ---------------------------------------------------------------------------------------------------- */
@@ -151,10 +134,10 @@ static void *carve(double *p, double bytes) {
   return (void *)(uintptr_t)(r < 4294967296.0 ? r : 0.0);
 }
 
-static double plan_carve(RoiPlan *pl, uintptr_t base, const RoiJob *J, int derivs, int accs) {
+static double plan_carve(RoiPlan *pl, uintptr_t base, const RoiJob *job, int derivs, int accs) {
   double p = (double)base;
-  const double cap = J->cap, H = J->H, W = J->W, bins = (double)J->PH * J->PW, nseg = (J->W + 3) / 4;
-  pl->cap = J->cap;
+  const double cap = job->cap, H = job->H, W = job->W, bins = (double)job->PH * job->PW, nseg = (job->W + 3) / 4;
+  pl->cap = job->cap;
   pl->off = carve(&p, cap * 4);
   pl->wa = carve(&p, cap * 16);
   pl->wb = derivs ? carve(&p, cap * 16) : 0;
@@ -180,9 +163,9 @@ static double plan_carve(RoiPlan *pl, uintptr_t base, const RoiJob *J, int deriv
 }
 
 /* The dense axis arrays start zeroed and are cleared after each bin (only the touched range). */
-static void plan_clear_axes(const RoiJob *J, RoiPlan *pl) {
-  for (i32 i = 0; i < J->H; i++) pl->wy[i] = pl->dy[i] = 0.0, pl->ty[i] = 0;
-  for (i32 i = 0; i < J->W; i++) pl->wx[i] = pl->dx[i] = 0.0, pl->tx[i] = 0;
+static void plan_clear_axes(const RoiJob *job, RoiPlan *pl) {
+  for (i32 i = 0; i < job->H; i++) pl->wy[i] = pl->dy[i] = 0.0, pl->ty[i] = 0;
+  for (i32 i = 0; i < job->W; i++) pl->wx[i] = pl->dx[i] = 0.0, pl->tx[i] = 0;
 }
 
 typedef struct {
@@ -244,8 +227,8 @@ static Span axis_samples(double base, double bin, double grid, i32 size, double 
 }
 
 /* Packs the touched columns of [sp.lo, sp.hi] into segments of 4 lanes; returns how many. */
-static i32 pack_segments(const RoiJob *J, RoiPlan *pl, Span sp) {
-  const i32 W = J->W;
+static i32 pack_segments(const RoiJob *job, RoiPlan *pl, Span sp) {
+  const i32 W = job->W;
   i32 n = 0;
   for (i32 c = sp.lo; c <= sp.hi;) {
     if (!pl->tx[c]) {
@@ -278,17 +261,17 @@ static inline v128_t lane_mask(u8 bits) {
  * Plans bins [bin0, ...) of RoI r until the next bin would overflow the plan; returns the end of the range
  * (always > bin0: the host sizes `cap` for the largest bin). pl->start[q] indexes bin bin0 + q.
  */
-static i32 plan_bins(const RoiJob *J, RoiPlan *pl, const RoiGeom *g, i32 r, i32 bin0, int derivs) {
-  const i32 PW = J->PW, bins = J->PH * PW, W = J->W;
-  const float *offset = PTR(const float, J->offset);
+static i32 plan_bins(const RoiJob *job, RoiPlan *pl, const RoiGeom *g, i32 r, i32 bin0, int derivs) {
+  const i32 PW = job->PW, bins = job->PH * PW, W = job->W;
+  const float *offset = PTR(const float, job->offset);
   i32 used = 0, bin = bin0;
   pl->start[0] = 0;
   for (; bin < bins; bin++) {
     const i32 i = bin / PW, j = bin - i * PW;
     double y0 = g->sy, x0 = g->sx;
     if (offset) {
-      x0 = x0 + J->gamma * g->rw * (double)offset[(r * 2 + 0) * bins + bin];
-      y0 = y0 + J->gamma * g->rh * (double)offset[(r * 2 + 1) * bins + bin];
+      x0 = x0 + job->gamma * g->rw * (double)offset[(r * 2 + 0) * bins + bin];
+      y0 = y0 + job->gamma * g->rh * (double)offset[(r * 2 + 1) * bins + bin];
     }
     const double by = y0 + i * g->bh, bx = x0 + j * g->bw;
     /* Decided here, explicitly: a NaN coordinate must neither be sampled nor read as "no sample" (0). */
@@ -296,11 +279,11 @@ static i32 plan_bins(const RoiJob *J, RoiPlan *pl, const RoiGeom *g, i32 r, i32 
     i32 nrows = 0, nseg = 0;
     Span sy = {0, -1}, sx = {0, -1};
     if (!g->empty && !nanBin) {
-      sy = axis_samples(by, g->bh, g->gh, J->H, pl->wy, pl->dy, pl->ty, derivs);
+      sy = axis_samples(by, g->bh, g->gh, job->H, pl->wy, pl->dy, pl->ty, derivs);
       if (sy.hi >= sy.lo) sx = axis_samples(bx, g->bw, g->gw, W, pl->wx, pl->dx, pl->tx, derivs);
       if (sx.hi >= sx.lo) {
         for (i32 y = sy.lo; y <= sy.hi; y++) nrows += pl->ty[y];
-        nseg = pack_segments(J, pl, sx);
+        nseg = pack_segments(job, pl, sx);
       }
     }
     const i32 n = nrows * nseg;
@@ -446,21 +429,21 @@ static inline void store_bin_quad(float *o, i32 bins, v128_t s) {
   o[3 * bins] = wasm_f32x4_extract_lane(s, 3);
 }
 
-EXPORT(roi_pool_forward_chunk) void roi_pool_forward_chunk(const RoiJob *J, i32 chunk, char *ws) {
-  const i32 C = J->C, bins = J->PH * J->PW, HW = J->H * J->W;
-  const i32 r = chunk / J->ncb, c0 = (chunk - r * J->ncb) * J->cb, c1 = imin(C, c0 + J->cb);
+EXPORT(roi_pool_forward_chunk) void roi_pool_forward_chunk(const RoiJob *job, i32 chunk, char *ws) {
+  const i32 C = job->C, bins = job->PH * job->PW, HW = job->H * job->W;
+  const i32 r = chunk / job->ncb, c0 = (chunk - r * job->ncb) * job->cb, c1 = imin(C, c0 + job->cb);
   RoiGeom g;
-  roi_geom(J, r, &g);
-  float *out = PTR(float, J->out) + (i64)r * C * bins;
-  const float *mask = J->mask ? PTR(const float, J->mask) + r * bins : 0;
-  const float *plane0 = PTR(const float, J->input) + (i64)g.batch * C * HW;
-  const int narrow = J->W < 4;
+  roi_geom(job, r, &g);
+  float *out = PTR(float, job->out) + (i64)r * C * bins;
+  const float *mask = job->mask ? PTR(const float, job->mask) + r * bins : 0;
+  const float *plane0 = PTR(const float, job->input) + (i64)g.batch * C * HW;
+  const int narrow = job->W < 4;
   RoiPlan pl;
-  plan_carve(&pl, (uintptr_t)ws, J, 0, 0);
-  plan_clear_axes(J, &pl);
+  plan_carve(&pl, (uintptr_t)ws, job, 0, 0);
+  plan_clear_axes(job, &pl);
   const v128_t zero = wasm_f32x4_splat(0.0f);
   for (i32 bin0 = 0; bin0 < bins;) {
-    const i32 bin1 = plan_bins(J, &pl, &g, r, bin0, 0);
+    const i32 bin1 = plan_bins(job, &pl, &g, r, bin0, 0);
     i32 c = c0;
     if (!narrow) {
       for (; c + 4 <= c1; c += 4) {
@@ -553,22 +536,22 @@ static inline v128_t fold_channels(const RoiPlan *pl, i32 e, const float *x, i32
   return wasm_f32x4_add(t0, t1);
 }
 
-EXPORT(roi_pool_gather_chunk) void roi_pool_gather_chunk(const RoiJob *J, i32 chunk, char *ws) {
-  const i32 C = J->C, R = J->R, bins = J->PH * J->PW, HW = J->H * J->W;
-  const i32 r = chunk / J->ncb, blk = chunk - r * J->ncb, c0 = blk * J->cb, c1 = imin(C, c0 + J->cb);
-  const int derivs = (J->want & WANT_OFFSET) != 0 && J->goff != 0;
+EXPORT(roi_pool_gather_chunk) void roi_pool_gather_chunk(const RoiJob *job, i32 chunk, char *ws) {
+  const i32 C = job->C, R = job->R, bins = job->PH * job->PW, HW = job->H * job->W;
+  const i32 r = chunk / job->ncb, blk = chunk - r * job->ncb, c0 = blk * job->cb, c1 = imin(C, c0 + job->cb);
+  const int derivs = (job->want & ROI_JOB_WANT_OFFSET) != 0 && job->goff != 0;
   RoiGeom g;
-  roi_geom(J, r, &g);
-  float *part = PTR(float, J->part) + (i64)(blk * R + r) * 3 * bins;
-  const float *gout = PTR(const float, J->gout) + (i64)r * C * bins;
-  const float *plane0 = PTR(const float, J->input) + (i64)g.batch * C * HW;
-  const int narrow = J->W < 4;
+  roi_geom(job, r, &g);
+  float *part = PTR(float, job->part) + (i64)(blk * R + r) * 3 * bins;
+  const float *gout = PTR(const float, job->gout) + (i64)r * C * bins;
+  const float *plane0 = PTR(const float, job->input) + (i64)g.batch * C * HW;
+  const int narrow = job->W < 4;
   RoiPlan pl;
-  plan_carve(&pl, (uintptr_t)ws, J, derivs, 1);
-  plan_clear_axes(J, &pl);
+  plan_carve(&pl, (uintptr_t)ws, job, derivs, 1);
+  plan_clear_axes(job, &pl);
   float gq[GATHER_BLOCK];
   for (i32 bin0 = 0; bin0 < bins;) {
-    const i32 bin1 = plan_bins(J, &pl, &g, r, bin0, derivs);
+    const i32 bin1 = plan_bins(job, &pl, &g, r, bin0, derivs);
     const i32 nb = bin1 - bin0;
     /* A bin sums entries x channel blocks terms (long for a big bin or many channels): float32 chains
      * of at most LONG_BIN multiply-adds per lane, whose lane sums are added in double. A normal bin
@@ -630,15 +613,15 @@ EXPORT(roi_pool_gather_chunk) void roi_pool_gather_chunk(const RoiJob *J, i32 ch
 }
 
 /* grad_mask = A; grad_offset = gamma * roi size * mask * (X, B), the block partials summed in block order (in double). */
-EXPORT(roi_pool_finish_grads) void roi_pool_finish_grads(const RoiJob *J) {
-  const i32 R = J->R, bins = J->PH * J->PW, ncb = J->ncb;
-  const float *part = PTR(const float, J->part);
-  const float *mask = PTR(const float, J->mask);
-  float *goff = (J->want & WANT_OFFSET) ? PTR(float, J->goff) : 0;
-  float *gmask = (J->want & WANT_MASK) ? PTR(float, J->gmask) : 0;
+EXPORT(roi_pool_finish_grads) void roi_pool_finish_grads(const RoiJob *job) {
+  const i32 R = job->R, bins = job->PH * job->PW, ncb = job->ncb;
+  const float *part = PTR(const float, job->part);
+  const float *mask = PTR(const float, job->mask);
+  float *goff = (job->want & ROI_JOB_WANT_OFFSET) ? PTR(float, job->goff) : 0;
+  float *gmask = (job->want & ROI_JOB_WANT_MASK) ? PTR(float, job->gmask) : 0;
   for (i32 r = 0; r < R; r++) {
     RoiGeom g;
-    roi_geom(J, r, &g);
+    roi_geom(job, r, &g);
     for (i32 bin = 0; bin < bins; bin++) {
       double a = 0.0, b = 0.0, x = 0.0;
       for (i32 blk = 0; blk < ncb; blk++) {
@@ -650,8 +633,8 @@ EXPORT(roi_pool_finish_grads) void roi_pool_finish_grads(const RoiJob *J) {
       const double m = mask ? (double)mask[r * bins + bin] : 1.0;
       if (gmask) gmask[r * bins + bin] = (float)a;
       if (goff) {
-        goff[(r * 2 + 0) * bins + bin] = (float)(J->gamma * g.rw * m * x);
-        goff[(r * 2 + 1) * bins + bin] = (float)(J->gamma * g.rh * m * b);
+        goff[(r * 2 + 0) * bins + bin] = (float)(job->gamma * g.rw * m * x);
+        goff[(r * 2 + 1) * bins + bin] = (float)(job->gamma * g.rh * m * b);
       }
     }
   }
@@ -690,22 +673,22 @@ static void scatter_bin_narrow(const RoiPlan *pl, i32 e0, i32 e1, float *x, floa
   }
 }
 
-EXPORT(roi_pool_scatter_chunk) void roi_pool_scatter_chunk(const RoiJob *J, i32 chunk, char *ws) {
-  const i32 C = J->C, R = J->R, bins = J->PH * J->PW, HW = J->H * J->W;
-  const i32 c0 = chunk * J->scb, c1 = imin(C, c0 + J->scb);
-  const float *mask = PTR(const float, J->mask);
-  const int narrow = J->W < 4;
+EXPORT(roi_pool_scatter_chunk) void roi_pool_scatter_chunk(const RoiJob *job, i32 chunk, char *ws) {
+  const i32 C = job->C, R = job->R, bins = job->PH * job->PW, HW = job->H * job->W;
+  const i32 c0 = chunk * job->scb, c1 = imin(C, c0 + job->scb);
+  const float *mask = PTR(const float, job->mask);
+  const int narrow = job->W < 4;
   RoiPlan pl;
-  plan_carve(&pl, (uintptr_t)ws, J, 0, 0);
-  plan_clear_axes(J, &pl);
+  plan_carve(&pl, (uintptr_t)ws, job, 0, 0);
+  plan_clear_axes(job, &pl);
   for (i32 r = 0; r < R; r++) {
     RoiGeom g;
-    roi_geom(J, r, &g);
+    roi_geom(job, r, &g);
     if (g.empty) continue;
-    const float *gout = PTR(const float, J->gout) + (i64)r * C * bins;
-    float *gin0 = PTR(float, J->gin) + (i64)g.batch * C * HW;
+    const float *gout = PTR(const float, job->gout) + (i64)r * C * bins;
+    float *gin0 = PTR(float, job->gin) + (i64)g.batch * C * HW;
     for (i32 bin0 = 0; bin0 < bins;) {
-      const i32 bin1 = plan_bins(J, &pl, &g, r, bin0, 0);
+      const i32 bin1 = plan_bins(job, &pl, &g, r, bin0, 0);
       i32 c = c0;
       if (!narrow) {
         for (; c + 4 <= c1; c += 4) {
@@ -753,18 +736,18 @@ EXPORT(roi_pool_scatter_chunk) void roi_pool_scatter_chunk(const RoiJob *J, i32 
 /* Sizing, for the host.                                                                                */
 
 /* The largest plan any single bin of the job can need (entries), as a double (it may exceed int32). */
-EXPORT(roi_pool_bin_entries) double roi_pool_bin_entries(const RoiJob *J) {
+EXPORT(roi_pool_bin_entries) double roi_pool_bin_entries(const RoiJob *job) {
   double m = 0.0;
-  for (i32 r = 0; r < J->R; r++) {
+  for (i32 r = 0; r < job->R; r++) {
     RoiGeom g;
-    roi_geom(J, r, &g);
-    m = dmax(m, bin_entries_bound(J, g.gh, g.gw));
+    roi_geom(job, r, &g);
+    m = dmax(m, bin_entries_bound(job, g.gh, g.gw));
   }
   return m;
 }
 
 /* Bytes of one thread's workspace for the job's cap (derivs: grad_offset weights; accs: gather sums). */
-EXPORT(roi_pool_ws_bytes) double roi_pool_ws_bytes(const RoiJob *J, i32 derivs, i32 accs) {
+EXPORT(roi_pool_ws_bytes) double roi_pool_ws_bytes(const RoiJob *job, i32 derivs, i32 accs) {
   RoiPlan pl;
-  return plan_carve(&pl, 0, J, derivs, accs);
+  return plan_carve(&pl, 0, job, derivs, accs);
 }
