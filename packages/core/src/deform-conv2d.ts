@@ -12,7 +12,7 @@ import type { GradName } from './op-specs.js';
 import { OPS } from './ops.js';
 import { CallScope, deliver, type OutputMode } from './resident.js';
 import type { Tensor } from './tensor.js';
-import { checkGradOutputShape, convGeometryOf, resolveConvGeometry, takeConvArgs, type ConvTensors } from './validate-conv.js';
+import { checkGradOutputShape, convGeometryOf, takeConvArgs, type ConvTensors } from './validate-conv.js';
 
 export interface DeformConv2dArgs {
   /** `[N, Cin, H, W]` */
@@ -47,18 +47,15 @@ export type DeformConv2dGrads<T> = { readonly [K in GradName]?: T };
 
 /** The backend handles of a call's tensors (host tensors become temporaries of `scope`). */
 function convHandles<H>(scope: CallScope<H>, t: ConvTensors): ConvInputs<H> {
-  return {
-    input: scope.handle(t.input, 'input'),
-    weight: scope.handle(t.weight, 'weight'),
-    offset: scope.handle(t.offset, 'offset'),
-    mask: scope.optional(t.mask, 'mask'),
-    bias: scope.optional(t.bias, 'bias'),
-  };
+  // In the op table's order (input, weight, offset, mask?, bias?); an absent optional input is null.
+  const h = {} as Record<keyof ConvInputs<H>, H | null>;
+  for (const i of OP.inputs) h[i.name] = i.optional ? scope.optional(t[i.name], i.name) : scope.handle(t[i.name]!, i.name);
+  return h as ConvInputs<H>;
 }
 
 /** Validates a call and returns its geometry without running it (for planning and tools). */
 export function deformConv2dGeometry(args: DeformConv2dArgs, params?: DeformConv2dParams): ConvGeometry {
-  return resolveConvGeometry(args, params);
+  return OP.resolveGeometry(args, params);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { RoiPoolGradName } from './op-specs.js';
 import { OPS } from './ops.js';
 import { type DeformRoiPoolParams, type RoiPoolGeometry, type RoiPoolInputs } from './roi-pool-params.js';
 import type { Tensor } from './tensor.js';
-import { checkRoiGradOutputShape, checkRoiValues, resolveRoiPoolGeometry, roiGeometryOf, takeRoiArgs, type RoiPoolTensors } from './validate-roi-pool.js';
+import { checkRoiGradOutputShape, checkRoiValues, roiGeometryOf, takeRoiArgs, type RoiPoolTensors } from './validate-roi-pool.js';
 
 export interface DeformRoiPoolArgs {
   /** `[N, C, H, W]` feature map. */
@@ -45,7 +45,7 @@ const OP = OPS.deform_roi_pool;
 
 /** Validates shapes and parameters (not RoI values) and returns the geometry, without running anything. */
 export function deformRoiPoolGeometry(args: DeformRoiPoolArgs, params: DeformRoiPoolParams): RoiPoolGeometry {
-  return resolveRoiPoolGeometry(args, params);
+  return OP.resolveGeometry(args, params);
 }
 
 function requireRoiPool(backend: Backend, backward: boolean): void {
