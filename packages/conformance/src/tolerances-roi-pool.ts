@@ -13,7 +13,7 @@
  * exceeds 64, as for the convolution; below that the floor applies. A vectors case can override these per
  * tensor (`tolerance`).
  */
-import type { RoiPoolGeometry } from '@dcnv2/core';
+import type { RoiPoolGeometry, RoiPoolGradName } from '@dcnv2/core';
 import { reductionScale, type Tolerance, type ToleranceRule } from './tolerances.js';
 import { roiFrame } from './reference/deform-roi-pool-f64.js';
 import type { RoiPoolTensorName } from './vectors.js';
@@ -65,6 +65,6 @@ export function roiPoolCaseTolerance(tensor: RoiPoolTensorName, g: RoiPoolGeomet
 }
 
 /** Maps the public API's gradient names to the tensor names of vectors files and rows. */
-export function roiGradTensorName(grad: 'input' | 'offset' | 'mask'): RoiPoolTensorName {
+export function roiGradTensorName(grad: RoiPoolGradName): RoiPoolTensorName {
   return `grad_${grad}`;
 }

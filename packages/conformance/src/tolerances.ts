@@ -19,7 +19,7 @@
  * set, TOLERANCE_RULES_F16 below: the expectations stay those of the float32 inputs, so its results carry
  * the rounding of every input, not only of the arithmetic.
  */
-import type { ConvGeometry } from '@dcnv2/core';
+import { OPS, type ConvGeometry, type GradName } from '@dcnv2/core';
 
 /** Storage precision of a backend's tensors (core's `Backend.precision`; absent = float32). */
 export type Precision = 'float32' | 'float16';
@@ -42,8 +42,9 @@ export interface Tolerance {
   readonly rtol: number;
 }
 
-export const CONV_TENSORS = ['output', 'grad_input', 'grad_offset', 'grad_mask', 'grad_weight', 'grad_bias'] as const;
-export type ConvTensorName = (typeof CONV_TENSORS)[number];
+/** The tensors a convolution case compares: its output and, per gradient of core's op table, `grad_<name>`. */
+export type ConvTensorName = 'output' | `grad_${GradName}`;
+export const CONV_TENSORS: readonly ConvTensorName[] = Object.freeze(['output', ...OPS.deform_conv2d.grads.map(gradTensorName)]);
 
 /** Reduction size at which atol starts to grow. */
 const REDUCTION_FLOOR = 64;
@@ -181,6 +182,6 @@ export function pairTolerance(t: Tolerance, factor = 2): Tolerance {
 }
 
 /** Maps the public API's gradient names to the tensor names used in vectors files and rows. */
-export function gradTensorName(grad: 'input' | 'offset' | 'mask' | 'weight' | 'bias'): ConvTensorName {
+export function gradTensorName(grad: GradName): ConvTensorName {
   return `grad_${grad}`;
 }

@@ -8,15 +8,17 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { convShapes, resolveConvGeometry } from '@dcnv2/core';
+import { convShapes, OP_NAMES, OPS, resolveConvGeometry, type OpName, type RoiPoolGradName } from '@dcnv2/core';
 import type { ConvCase } from './conv-case.js';
 import { CONV_TENSORS, type ConvTensorName, type Tolerance } from './tolerances.js';
 
-export type VectorsOp = 'deform_conv2d' | 'deform_roi_pool';
-export const VECTOR_OPS: readonly VectorsOp[] = ['deform_conv2d', 'deform_roi_pool'];
+/** The ops vectors files hold: every op of core's op table. */
+export type VectorsOp = OpName;
+export const VECTOR_OPS: readonly VectorsOp[] = OP_NAMES;
 
-export const ROI_POOL_TENSORS = ['output', 'grad_input', 'grad_offset', 'grad_mask'] as const;
-export type RoiPoolTensorName = (typeof ROI_POOL_TENSORS)[number];
+/** The tensors a RoI pooling case compares: its output and, per gradient of core's op table, `grad_<name>`. */
+export type RoiPoolTensorName = 'output' | `grad_${RoiPoolGradName}`;
+export const ROI_POOL_TENSORS: readonly RoiPoolTensorName[] = Object.freeze(['output', ...OPS.deform_roi_pool.grads.map((k) => `grad_${k}` as const)]);
 
 /** A structural error in a vectors file: which file, where in it, and what is wrong. */
 export class VectorsError extends Error {
