@@ -7,6 +7,7 @@
 import { convOutSize, convShapes, type ConvGeometry } from '@dcnv2/core';
 import type { ConvCase } from './conv-case.js';
 import type { Rng } from './random.js';
+import { elementCount } from './tensor-ops.js';
 
 /** Everything of a geometry except the output size, which follows from the rest. */
 export type ConvSpec = Omit<ConvGeometry, 'outHeight' | 'outWidth'>;
@@ -86,7 +87,7 @@ function drawMask(rng: Rng, n: number, kind: MaskKind): Float32Array | null {
 /** Random data for a geometry: inputs, weights scaled by 1/sqrt(fan-in), offsets, mask, bias, gradOutput. */
 export function randomCaseData(rng: Rng, g: ConvGeometry, opts: CaseDataOptions = {}): ConvCase {
   const s = convShapes(g);
-  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const size = elementCount;
   const fanIn = (g.inChannels / g.groups) * g.kernelH * g.kernelW;
   const maskKind: MaskKind = opts.mask ?? (g.hasMask ? 'sigmoid' : 'none');
   const mask = drawMask(rng, size(s.mask), maskKind);

@@ -19,6 +19,7 @@ import { roiPoolShapes, type RoiPoolGeometry } from '@dcnv2/core';
 import { binDisplacement, binSamplePositions, roiFrame, type RoiFrame } from './reference/deform-roi-pool-f64.js';
 import type { RoiPoolCase } from './roi-pool-case.js';
 import type { Rng } from './random.js';
+import { elementCount } from './tensor-ops.js';
 
 export type RoiOffsetKind = 'none' | 'small' | 'large';
 /** Where a RoI lies: inside the image, straddling its border, or entirely beyond one side of it. */
@@ -215,8 +216,8 @@ export interface RoiDataOptions {
 export function randomRoiCaseData(rng: Rng, spec: RoiGeometrySpec, o: RoiDataOptions): RoiPoolCase | null {
   const g: RoiPoolGeometry = { ...spec, hasOffset: o.offset !== 'none', hasMask: o.mask !== 'none' };
   const s = roiPoolShapes(g);
-  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-  const rois = new Float32Array(g.rois * 5);
+  const size = elementCount;
+  const rois = new Float32Array(size(s.rois));
   const offset = o.offset === 'none' ? null : new Float32Array(size(s.offset));
   for (let r = 0; r < g.rois; r++) {
     if (!drawRoi(rng, g, rois, offset, r, o)) return null;

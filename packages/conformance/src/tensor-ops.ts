@@ -1,5 +1,10 @@
 /** Row-major slicing and assembling along one axis: how the properties suite splits a problem into parts. */
 
+/** Elements of a tensor of `shape` (of a shape from core's shape functions: `OPS[op].shapes(g)`). */
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
 function layout(shape: readonly number[], axis: number) {
   const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);

@@ -19,7 +19,7 @@ import { backendBackward, backendForward, describeCase, GRAD_NAMES, hasBackward,
 import { Rng } from '../random.js';
 import { makeGeometry, randomCaseData, randomConvCase, type ConvSpec } from '../random-cases.js';
 import { conv2dF64 } from '../reference/conv2d-f64.js';
-import { addAxis, filled, sliceAxis } from '../tensor-ops.js';
+import { addAxis, elementCount, filled, sliceAxis } from '../tensor-ops.js';
 import { defaultTolerance, exactTolerance, gradTensorName, precisionOf, type Tolerance } from '../tolerances.js';
 import { CONV_OP } from './conv-op.js';
 import { backendExpectationOf, checkOpCase } from './op-kit.js';
@@ -81,7 +81,7 @@ function sub(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
 function biasMap(c: ConvCase): Float64Array {
   const g = c.geometry;
   const P = g.outHeight * g.outWidth;
-  const out = new Float64Array(g.batch * g.outChannels * P);
+  const out = new Float64Array(elementCount(convShapes(g).output));
   if (c.bias === null) return out;
   for (let n = 0; n < g.batch; n++) for (let co = 0; co < g.outChannels; co++) out.fill(c.bias[co], (n * g.outChannels + co) * P, (n * g.outChannels + co + 1) * P);
   return out;
@@ -215,7 +215,7 @@ interface Totals {
 
 function emptyTotals(c: ConvCase): Totals {
   const s = convShapes(c.geometry);
-  const n = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const n = elementCount;
   return {
     output: new Float64Array(n(s.output)),
     input: new Float64Array(n(s.input)),
@@ -342,7 +342,7 @@ const offsetGroupsDecompose: Property = {
 function outsideOffsets(rng: Rng, g: ConvGeometry, style: 'far' | 'boundary' | 'mixed'): Float32Array {
   const taps = g.kernelH * g.kernelW;
   const P = g.outHeight * g.outWidth;
-  const off = new Float32Array(g.batch * g.offsetGroups * taps * 2 * P);
+  const off = new Float32Array(elementCount(convShapes(g).offset));
   for (let n = 0; n < g.batch; n++) {
     for (let slot = 0; slot < g.offsetGroups * taps; slot++) {
       const tap = slot % taps;

@@ -33,6 +33,7 @@ import { Rng } from '../../random.js';
 import { randomRoiCase, type RandomRoiCaseOptions } from '../../random-roi-cases.js';
 import { binDisplacement, binSamplePositions, roiFrame } from '../../reference/deform-roi-pool-f64.js';
 import { roiAlignBackwardF64, roiAlignF64, type RoiAlignParams } from '../../reference/roi-align-f64.js';
+import { elementCount } from '../../tensor-ops.js';
 import type { Tolerance } from '../../tolerances.js';
 import { defaultRoiPoolTolerance, roiGradTensorName } from '../../tolerances-roi-pool.js';
 import { comparisonRow, errorRow, type ConformanceRow, type SuiteContext } from '../types.js';
@@ -92,7 +93,7 @@ const zeroOffsetIsNone: Property = {
   cases: 3,
   async run(backend, rng, caseName) {
     const c = randomRoiCase(rng, { ...SMALL, offsets: ['none'], masks: ['sigmoid', 'raw'] });
-    const zeros = withRoiTensors(c, { offset: new Float32Array(roiPoolShapes(c.geometry).offset.reduce((a, b) => a * b, 1)) });
+    const zeros = withRoiTensors(c, { offset: new Float32Array(elementCount(roiPoolShapes(c.geometry).offset)) });
     return sameAs(backend, zeros, c, caseName);
   },
 };
@@ -103,7 +104,7 @@ const unitMaskIsNone: Property = {
   cases: 3,
   async run(backend, rng, caseName) {
     const c = randomRoiCase(rng, { ...SMALL, offsets: ['small', 'large'], masks: ['none'] });
-    const ones = withRoiTensors(c, { mask: new Float32Array(roiPoolShapes(c.geometry).mask.reduce((a, b) => a * b, 1)).fill(1) });
+    const ones = withRoiTensors(c, { mask: new Float32Array(elementCount(roiPoolShapes(c.geometry).mask)).fill(1) });
     return sameAs(backend, ones, c, caseName);
   },
 };
@@ -292,10 +293,10 @@ const emptyProblems: Property = {
     } else {
       const batch = kind === 'empty_batch' ? 0 : g.batch;
       const gg = { ...g, rois: 0, batch };
-      c = { geometry: gg, input: new Float32Array(batch * g.channels * g.inHeight * g.inWidth).map(() => rng.normal()), rois: new Float32Array(0), offset: new Float32Array(0), mask: new Float32Array(0), gradOutput: new Float32Array(0) };
+      c = { geometry: gg, input: new Float32Array(elementCount(roiPoolShapes(gg).input)).map(() => rng.normal()), rois: new Float32Array(0), offset: new Float32Array(0), mask: new Float32Array(0), gradOutput: new Float32Array(0) };
     }
     const s = roiPoolShapes(c.geometry);
-    const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+    const size = elementCount;
     const name = `${caseName} (${kind})`;
     const note = describeRoiCase(c);
     const rows: ConformanceRow[] = [];
