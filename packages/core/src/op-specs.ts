@@ -37,7 +37,19 @@ export interface OpSpec<Name extends string = string, Input extends string = str
   readonly grads: readonly Grad[];
 }
 
-export const DEFORM_CONV2D_SPEC = {
+/**
+ * Freezes the table all the way down: validation reads it, so a caller writing into `OPS` (a plain-JS
+ * user, a dependency) must not be able to change what core checks.
+ */
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+export const DEFORM_CONV2D_SPEC = deepFreeze({
   name: 'deform_conv2d',
   inputs: [
     { name: 'input', optional: false, rank: 4, dims: '[N, Cin, H, W]' },
@@ -55,9 +67,9 @@ export const DEFORM_CONV2D_SPEC = {
     { name: 'offsetGroups', required: false, default: undefined, doc: "offset groups; default inferred from the offset's channels" },
   ],
   grads: ['input', 'offset', 'mask', 'weight', 'bias'],
-} as const satisfies OpSpec;
+} as const satisfies OpSpec);
 
-export const DEFORM_ROI_POOL_SPEC = {
+export const DEFORM_ROI_POOL_SPEC = deepFreeze({
   name: 'deform_roi_pool',
   inputs: [
     { name: 'input', optional: false, rank: 4, dims: '[N, C, H, W]' },
@@ -73,7 +85,7 @@ export const DEFORM_ROI_POOL_SPEC = {
     { name: 'gamma', required: false, default: 0.1, doc: 'offset scale' },
   ],
   grads: ['input', 'offset', 'mask'],
-} as const satisfies OpSpec;
+} as const satisfies OpSpec);
 
 /** The gradient names of the convolution. */
 export type GradName = (typeof DEFORM_CONV2D_SPEC.grads)[number];

@@ -82,6 +82,18 @@ describe('the op table', () => {
     expect(Object.isFrozen(OPS)).toBe(true);
   });
 
+  it('is frozen all the way down, so nobody can change what validation reads', () => {
+    for (const n of OP_NAMES) {
+      const d = OPS[n];
+      expect(Object.isFrozen(d)).toBe(true);
+      for (const part of [d.inputs, d.params, d.grads, d.gradOutput, ...d.inputs, ...d.params]) expect(Object.isFrozen(part)).toBe(true);
+    }
+    expect(() => {
+      (OPS.deform_conv2d.inputs[3] as { optional: boolean }).optional = false;
+    }).toThrow(TypeError);
+    expect(OPS.deform_conv2d.inputs[3]!.optional).toBe(true);
+  });
+
   it('declares the gradients of the issue: conv input, offset, mask, weight, bias; RoI pooling input, offset, mask', () => {
     expect(OPS.deform_conv2d.grads).toEqual(['input', 'offset', 'mask', 'weight', 'bias']);
     expect(OPS.deform_conv2d.inputs.map((i) => [i.name, i.optional])).toEqual([['input', false], ['weight', false], ['offset', false], ['mask', true], ['bias', true]]);
