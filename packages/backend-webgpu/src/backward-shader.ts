@@ -28,35 +28,34 @@
  */
 import { atomicAddF32Wgsl } from './atomic-add-wgsl.js';
 import { BLOCKED_SUM_WGSL } from './blocked-sum-wgsl.js';
+import { CONV_FIELDS, i32Fields } from './conv-uniforms.js';
 import { SAMPLING_WGSL } from './sampling-wgsl.js';
+import { programInterface, wgslInterface } from './program-interface.js';
 import { storageWgsl, type StorageType } from './storage-type.js';
 
-/** Field order of the backward uniform block (all i32). */
-export const BWD_FIELDS = [
-  'cin', 'h', 'w', 'cout', 'kh', 'kw', 'sh', 'sw', 'padT', 'padL', 'dh', 'dw',
-  'og', 'ho', 'wo', 'hasMask', 'cinPerG', 'coutPerG', 'cinPerOg', 'k', 'n', 'wantOffset', 'wantMask', 'total',
-  'rowStride', 'nBase', 'cBase', 'cCount',
-] as const;
+export const BACKWARD_WORKGROUP = 64;
 
-export const BWD_WORKGROUP = 64;
+/** What the backward kernels bind (one layout for every entry point): uniforms (all i32) and storage buffers, declared once. */
+export const BACKWARD_PROGRAM = programInterface({
+  label: 'deform_conv2d backward',
+  uniforms: i32Fields([...CONV_FIELDS, 'n', 'wantOffset', 'wantMask', 'total', 'rowStride', 'nBase', 'cBase', 'cCount']),
+  storage: [
+    { name: 'inp', access: 'read', element: 'ST' },
+    { name: 'wgt', access: 'read', element: 'ST' },
+    { name: 'off', access: 'read', element: 'ST' },
+    { name: 'msk', access: 'read', element: 'ST' },
+    { name: 'gout', access: 'read', element: 'ST' },
+    { name: 'out0', access: 'read_write', element: 'ST' },
+    { name: 'out1', access: 'read_write', element: 'ST' },
+    { name: 'gin', access: 'read_write', element: 'atomic<u32>', note: 'grad_input accumulator: float32 bit patterns, whatever ST is.' },
+  ],
+});
+
+/** The backward entry points. */
+export type BackwardEntry = 'gradBias' | 'gradWeight' | 'gradCoord' | 'gradInput' | 'storeGradInput';
 
 export function backwardShader(storage: StorageType): string {
-  const fields = BWD_FIELDS.map((f) => `  ${f}: i32,`).join('\n');
-  return /* wgsl */ `${storageWgsl(storage)}
-struct Params {
-${fields}
-}
-
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> inp: array<ST>;
-@group(0) @binding(2) var<storage, read> wgt: array<ST>;
-@group(0) @binding(3) var<storage, read> off: array<ST>;
-@group(0) @binding(4) var<storage, read> msk: array<ST>;
-@group(0) @binding(5) var<storage, read> gout: array<ST>;
-@group(0) @binding(6) var<storage, read_write> out0: array<ST>;
-@group(0) @binding(7) var<storage, read_write> out1: array<ST>;
-// grad_input accumulator: float32 bit patterns, whatever ST is.
-@group(0) @binding(8) var<storage, read_write> gin: array<atomic<u32>>;
+  return /* wgsl */ `${storageWgsl(storage)}${wgslInterface(BACKWARD_PROGRAM)}
 ${SAMPLING_WGSL}
 ${BLOCKED_SUM_WGSL}
 struct Plan {
@@ -69,12 +68,12 @@ struct Plan {
 }
 
 fn linearId(gid: vec3<u32>) -> u32 {
-  return gid.y * u32(P.rowStride) + gid.x;
+  return gid.y * u32(params.rowStride) + gid.x;
 }
 
 fn makePlan(n: u32, og: u32, t: u32, q: u32) -> Plan {
-  let K = u32(P.k);
-  let HoWo = u32(P.ho * P.wo);
+  let K = u32(params.k);
+  let HoWo = u32(params.ho * params.wo);
   let pos = samplePosition(n, og, t, q);
   let y = pos.x;
   let x = pos.y;
@@ -84,7 +83,7 @@ fn makePlan(n: u32, og: u32, t: u32, q: u32) -> Plan {
   let f = cornerFlags(y, x);
   pl.flags = f;
   pl.base = 0;
-  if ((f & 15u) != 0u) { pl.base = i32(yf) * P.w + i32(xf); }
+  if ((f & 15u) != 0u) { pl.base = i32(yf) * params.w + i32(xf); }
   pl.ly = fraction(y, yf);
   pl.lx = fraction(x, xf);
   // grad_input goes only to in-image corners closer than one pixel on both axes (torchvision's col2im).
@@ -98,8 +97,8 @@ fn makePlan(n: u32, og: u32, t: u32, q: u32) -> Plan {
   if ((f & 4u) != 0u && s1 && t0) { s |= 4u; }
   if ((f & 8u) != 0u && s1 && t1) { s |= 8u; }
   pl.scatter = s;
-  if (P.hasMask != 0) {
-    pl.m = f32(msk[((n * u32(P.og) + og) * K + t) * HoWo + q]);
+  if (params.hasMask != 0) {
+    pl.m = f32(msk[((n * u32(params.og) + og) * K + t) * HoWo + q]);
   } else {
     pl.m = 1.0;
   }
@@ -112,7 +111,7 @@ fn corners(pl: Plan, xOff: u32) -> vec4<f32> {
   let f = pl.flags;
   if ((f & 15u) == 0u) { return v; }
   let b = i32(xOff) + pl.base;
-  let W = P.w;
+  let W = params.w;
   if ((f & 1u) != 0u) { v.x = f32(inp[u32(b)]); }
   if ((f & 2u) != 0u) { v.y = f32(inp[u32(b + 1)]); }
   if ((f & 4u) != 0u) { v.z = f32(inp[u32(b + W)]); }
@@ -133,10 +132,10 @@ fn bilinearValue(pl: Plan, v: vec4<f32>) -> f32 {
 
 /** grad_col[n, c, t, q] = sum over co of c's conv group of W[co, c, t] * gradOut[n, co, q]. */
 fn gradCol(n: u32, c: u32, t: u32, q: u32) -> f32 {
-  let K = u32(P.k);
-  let HoWo = u32(P.ho * P.wo);
-  let cinPerG = u32(P.cinPerG);
-  let coutPerG = u32(P.coutPerG);
+  let K = u32(params.k);
+  let HoWo = u32(params.ho * params.wo);
+  let cinPerG = u32(params.cinPerG);
+  let coutPerG = u32(params.coutPerG);
   let grp = c / cinPerG;
   let cl = c % cinPerG;
   // Blocked as nested loops (no per-term bookkeeping in this innermost loop of gradCoord and gradInput); a
@@ -148,7 +147,7 @@ fn gradCol(n: u32, c: u32, t: u32, q: u32) -> f32 {
     let b1 = min(coutPerG, b0 + blk);
     for (var col = b0; col < b1; col++) {
       let co = grp * coutPerG + col;
-      part += f32(wgt[(co * cinPerG + cl) * K + t]) * f32(gout[(n * u32(P.cout) + co) * HoWo + q]);
+      part += f32(wgt[(co * cinPerG + cl) * K + t]) * f32(gout[(n * u32(params.cout) + co) * HoWo + q]);
     }
     s = select(s + part, part, b0 == 0u);
   }
@@ -156,37 +155,37 @@ fn gradCol(n: u32, c: u32, t: u32, q: u32) -> f32 {
 }
 
 ${atomicAddF32Wgsl('gin')}
-@compute @workgroup_size(${BWD_WORKGROUP})
+@compute @workgroup_size(${BACKWARD_WORKGROUP})
 fn gradBias(@builtin(global_invocation_id) gid: vec3<u32>) {
   let co = linearId(gid);
-  if (co >= u32(P.total)) { return; }
-  let HoWo = u32(P.ho * P.wo);
-  var s = SumF32New(f32(P.n) * f32(HoWo));
-  for (var n = 0u; n < u32(P.n); n++) {
-    let b = (n * u32(P.cout) + co) * HoWo;
+  if (co >= u32(params.total)) { return; }
+  let HoWo = u32(params.ho * params.wo);
+  var s = SumF32New(f32(params.n) * f32(HoWo));
+  for (var n = 0u; n < u32(params.n); n++) {
+    let b = (n * u32(params.cout) + co) * HoWo;
     for (var q = 0u; q < HoWo; q++) { SumF32Add(&s, f32(gout[b + q])); }
   }
   out0[co] = ST(SumF32Value(s));
 }
 
-@compute @workgroup_size(${BWD_WORKGROUP})
+@compute @workgroup_size(${BACKWARD_WORKGROUP})
 fn gradWeight(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = linearId(gid);
-  if (e >= u32(P.total)) { return; }
-  let K = u32(P.k);
-  let cinPerG = u32(P.cinPerG);
-  let coutPerG = u32(P.coutPerG);
+  if (e >= u32(params.total)) { return; }
+  let K = u32(params.k);
+  let cinPerG = u32(params.cinPerG);
+  let coutPerG = u32(params.coutPerG);
   let t = e % K;
   let cl = (e / K) % cinPerG;
   let co = e / (K * cinPerG);
   let c = (co / coutPerG) * cinPerG + cl;
-  let og = c / u32(P.cinPerOg);
-  let HoWo = u32(P.ho * P.wo);
-  let HW = u32(P.h * P.w);
-  var s = SumF32New(f32(P.n) * f32(HoWo));
-  for (var n = 0u; n < u32(P.n); n++) {
-    let gb = (n * u32(P.cout) + co) * HoWo;
-    let xOff = (n * u32(P.cin) + c) * HW;
+  let og = c / u32(params.cinPerOg);
+  let HoWo = u32(params.ho * params.wo);
+  let HW = u32(params.h * params.w);
+  var s = SumF32New(f32(params.n) * f32(HoWo));
+  for (var n = 0u; n < u32(params.n); n++) {
+    let gb = (n * u32(params.cout) + co) * HoWo;
+    let xOff = (n * u32(params.cin) + c) * HW;
     for (var q = 0u; q < HoWo; q++) {
       let go = f32(gout[gb + q]);
       let pl = makePlan(n, og, t, q);
@@ -202,14 +201,14 @@ fn gradWeight(@builtin(global_invocation_id) gid: vec3<u32>) {
   out0[e] = ST(SumF32Value(s));
 }
 
-@compute @workgroup_size(${BWD_WORKGROUP})
+@compute @workgroup_size(${BACKWARD_WORKGROUP})
 fn gradCoord(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = linearId(gid);
-  if (e >= u32(P.total)) { return; }
-  let K = u32(P.k);
-  let HoWo = u32(P.ho * P.wo);
-  let HW = u32(P.h * P.w);
-  let ogs = u32(P.og);
+  if (e >= u32(params.total)) { return; }
+  let K = u32(params.k);
+  let HoWo = u32(params.ho * params.wo);
+  let HW = u32(params.h * params.w);
+  let ogs = u32(params.og);
   let q = e % HoWo;
   let t = (e / HoWo) % K;
   let og = (e / (HoWo * K)) % ogs;
@@ -219,14 +218,14 @@ fn gradCoord(@builtin(global_invocation_id) gid: vec3<u32>) {
   let lx = pl.lx;
   let hy = 1.0 - ly;
   let hx = 1.0 - lx;
-  let cpo = u32(P.cinPerOg);
+  let cpo = u32(params.cinPerOg);
   // (grad_offset y, grad_offset x, grad_mask), summed over the offset group's channels.
   var s = SumV3New(f32(cpo));
   let inRange = (pl.flags & 16u) != 0u;
   let anyCorner = (pl.flags & 15u) != 0u;
   for (var c = og * cpo; c < (og + 1u) * cpo; c++) {
     let g = gradCol(n, c, t, q);
-    let v = corners(pl, (n * u32(P.cin) + c) * HW);
+    let v = corners(pl, (n * u32(params.cin) + c) * HW);
     var gm = 0.0;
     if (inRange) {
       gm = g * bilinearValue(pl, v);
@@ -245,32 +244,32 @@ fn gradCoord(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
   let sum = SumV3Value(s);
-  if (P.wantOffset != 0) {
+  if (params.wantOffset != 0) {
     let ob = ((n * ogs + og) * 2u * K + 2u * t) * HoWo + q;
     out0[ob] = ST(sum.x);
     out0[ob + HoWo] = ST(sum.y);
   }
-  if (P.wantMask != 0) {
+  if (params.wantMask != 0) {
     out1[((n * ogs + og) * K + t) * HoWo + q] = ST(sum.z);
   }
 }
 
-@compute @workgroup_size(${BWD_WORKGROUP})
+@compute @workgroup_size(${BACKWARD_WORKGROUP})
 fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = linearId(gid);
-  if (e >= u32(P.total)) { return; }
-  let K = u32(P.k);
-  let HoWo = u32(P.ho * P.wo);
-  let HW = u32(P.h * P.w);
-  let cin = u32(P.cin);
+  if (e >= u32(params.total)) { return; }
+  let K = u32(params.k);
+  let HoWo = u32(params.ho * params.wo);
+  let HW = u32(params.h * params.w);
+  let cin = u32(params.cin);
   // This dispatch covers channels [cBase, cBase + cCount) of images nBase, nBase + 1, ... (see backward.ts:
   // a slab keeps every linear index of a dispatch below 2^30, however large N * Cin * K * Ho * Wo is).
-  let cCount = u32(P.cCount);
+  let cCount = u32(params.cCount);
   let q = e % HoWo;
   let t = (e / HoWo) % K;
-  let c = u32(P.cBase) + (e / (HoWo * K)) % cCount;
-  let n = u32(P.nBase) + e / (HoWo * K * cCount);
-  let og = c / u32(P.cinPerOg);
+  let c = u32(params.cBase) + (e / (HoWo * K)) % cCount;
+  let n = u32(params.nBase) + e / (HoWo * K * cCount);
+  let og = c / u32(params.cinPerOg);
   let pl = makePlan(n, og, t, q);
   let s = pl.scatter;
   if (s == 0u) { return; }
@@ -280,7 +279,7 @@ fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
   let hy = 1.0 - ly;
   let hx = 1.0 - lx;
   let b = i32((n * cin + c) * HW) + pl.base;
-  let W = P.w;
+  let W = params.w;
   if ((s & 1u) != 0u) { atomicAddF32(u32(b), hy * hx * mg); }
   if ((s & 2u) != 0u) { atomicAddF32(u32(b + 1), hy * lx * mg); }
   if ((s & 4u) != 0u) { atomicAddF32(u32(b + W), ly * hx * mg); }
@@ -288,10 +287,10 @@ fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // f16 storage only: rounds the float32 grad_input accumulator (gin) into the grad_input tensor (out0).
-@compute @workgroup_size(${BWD_WORKGROUP})
+@compute @workgroup_size(${BACKWARD_WORKGROUP})
 fn storeGradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = linearId(gid);
-  if (i >= u32(P.total)) { return; }
+  if (i >= u32(params.total)) { return; }
   out0[i] = ST(bitcast<f32>(atomicLoad(&gin[i])));
 }
 `;

@@ -1,7 +1,7 @@
 /**
  * The WGSL forward kernel: fused deformable im2col + register-blocked GEMM.
  *
- * One workgroup (64 invocations) computes a tile of TILE_CO output channels x TILE_P output pixels of one
+ * One workgroup (64 invocations) computes a tile of TILE_COUT output channels x TILE_PIXELS output pixels of one
  * image and one convolution group. The reduction dimension of the group (channel c, tap t; row c*K + t,
  * the weight layout) is walked in blocks:
  *   for each offset group overlapping the conv group's channels
@@ -9,8 +9,8 @@
  *       build the sampling plan (corner base index, corner-in-image bits, in-range bit, 4 bilinear
  *       weights, mask) of every (tap, pixel) of the tile into workgroup memory ONCE;
  *       for each chunk of channels (chunk rows = channels x taps <= CHUNK_ROWS)
- *         sample the deformable columns [rows x TILE_P] from the plan into workgroup memory,
- *         stage the weights [rows x TILE_CO],
+ *         sample the deformable columns [rows x TILE_PIXELS] from the plan into workgroup memory,
+ *         stage the weights [rows x TILE_COUT],
  *         each invocation accumulates a 4 x 4 register tile (4 couts x 4 pixels);
  *       every `flush` chunks the tile's block sums are added into the totals (blocked summation, so a
  *       long reduction keeps float32 accuracy; see forwardFlushChunks).
@@ -23,21 +23,31 @@
  * Tensors are stored as `ST` (storage-type.ts): loads widen to f32, the plan, the workgroup tiles and
  * the accumulators are f32, the output is rounded to ST once at the end.
  */
+import { CONV_FIELDS, i32Fields } from './conv-uniforms.js';
 import { SAMPLING_WGSL } from './sampling-wgsl.js';
+import { programInterface, wgslInterface } from './program-interface.js';
 import { storageWgsl, type StorageType } from './storage-type.js';
-export const TILE_P = 32;
-export const TILE_CO = 32;
+export const TILE_PIXELS = 32;
+export const TILE_COUT = 32;
 export const PLAN_TAPS = 9;
 export const CHUNK_ROWS = 27;
-export const WORKGROUP = 64;
+export const FORWARD_WORKGROUP = 64;
 /** Bytes of workgroup memory the kernel declares (checked against maxComputeWorkgroupStorageSize). */
-export const WORKGROUP_BYTES = PLAN_TAPS * TILE_P * (4 + 4 + 16 + 4) + CHUNK_ROWS * (TILE_P + TILE_CO) * 4;
+export const FORWARD_WORKGROUP_BYTES = PLAN_TAPS * TILE_PIXELS * (4 + 4 + 16 + 4) + CHUNK_ROWS * (TILE_PIXELS + TILE_COUT) * 4;
 
-/** Field order of the uniform block (all i32). */
-export const PARAM_FIELDS = [
-  'cin', 'h', 'w', 'cout', 'kh', 'kw', 'sh', 'sw', 'padT', 'padL', 'dh', 'dw',
-  'og', 'ho', 'wo', 'hasMask', 'hasBias', 'cinPerG', 'coutPerG', 'cinPerOg', 'k', 'coTiles', 'n0', 'flush',
-] as const;
+/** What the forward kernel binds: its uniforms (all i32) and storage buffers, declared once. */
+export const FORWARD_PROGRAM = programInterface({
+  label: 'deform_conv2d forward',
+  uniforms: i32Fields([...CONV_FIELDS, 'hasBias', 'coTiles', 'n0', 'flush']),
+  storage: [
+    { name: 'inp', access: 'read', element: 'ST' },
+    { name: 'wgt', access: 'read', element: 'ST' },
+    { name: 'off', access: 'read', element: 'ST' },
+    { name: 'msk', access: 'read', element: 'ST' },
+    { name: 'bia', access: 'read', element: 'ST' },
+    { name: 'outp', access: 'read_write', element: 'ST' },
+  ],
+});
 
 /**
  * The `flush` parameter: after how many channel chunks the running block sum is added into the total.
@@ -57,58 +67,46 @@ export function forwardFlushChunks(cinPerG: number, taps: number): number {
 }
 
 export function forwardShader(storage: StorageType): string {
-  const fields = PARAM_FIELDS.map((f) => `  ${f}: i32,`).join('\n');
-  return /* wgsl */ `${storageWgsl(storage)}
-struct Params {
-${fields}
-}
+  return /* wgsl */ `${storageWgsl(storage)}${wgslInterface(FORWARD_PROGRAM)}
+const TILE_PIXELS: u32 = ${TILE_PIXELS}u;
+const TILE_COUT: u32 = ${TILE_COUT}u;
+const PLAN_TAPS: u32 = ${PLAN_TAPS}u;
+const CHUNK_ROWS: u32 = ${CHUNK_ROWS}u;
+const FORWARD_WORKGROUP: u32 = ${FORWARD_WORKGROUP}u;
 
-const TP: u32 = ${TILE_P}u;
-const TCO: u32 = ${TILE_CO}u;
-const PT: u32 = ${PLAN_TAPS}u;
-const KC: u32 = ${CHUNK_ROWS}u;
-const NT: u32 = ${WORKGROUP}u;
-
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> inp: array<ST>;
-@group(0) @binding(2) var<storage, read> wgt: array<ST>;
-@group(0) @binding(3) var<storage, read> off: array<ST>;
-@group(0) @binding(4) var<storage, read> msk: array<ST>;
-@group(0) @binding(5) var<storage, read> bia: array<ST>;
-@group(0) @binding(6) var<storage, read_write> outp: array<ST>;
 ${SAMPLING_WGSL}
 
 // Plan entry: corner base index, corner bits (0 when out of range), 4 bilinear weights and the mask; for
 // an entry with no corner bit (it reads no pixel) pW.x holds its whole column value instead.
-var<workgroup> pBase: array<i32, ${PLAN_TAPS * TILE_P}>;
-var<workgroup> pFlag: array<u32, ${PLAN_TAPS * TILE_P}>;
-var<workgroup> pW: array<vec4<f32>, ${PLAN_TAPS * TILE_P}>;
-var<workgroup> pM: array<f32, ${PLAN_TAPS * TILE_P}>;
-var<workgroup> colT: array<f32, ${CHUNK_ROWS * TILE_P}>;
-var<workgroup> wT: array<f32, ${CHUNK_ROWS * TILE_CO}>;
+var<workgroup> pBase: array<i32, ${PLAN_TAPS * TILE_PIXELS}>;
+var<workgroup> pFlag: array<u32, ${PLAN_TAPS * TILE_PIXELS}>;
+var<workgroup> pW: array<vec4<f32>, ${PLAN_TAPS * TILE_PIXELS}>;
+var<workgroup> pM: array<f32, ${PLAN_TAPS * TILE_PIXELS}>;
+var<workgroup> colT: array<f32, ${CHUNK_ROWS * TILE_PIXELS}>;
+var<workgroup> wT: array<f32, ${CHUNK_ROWS * TILE_COUT}>;
 
-@compute @workgroup_size(${WORKGROUP})
+@compute @workgroup_size(${FORWARD_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  let HoWo = u32(P.ho * P.wo);
-  let p0 = wid.x * TP;
-  let coTiles = u32(P.coTiles);
+  let HoWo = u32(params.ho * params.wo);
+  let p0 = wid.x * TILE_PIXELS;
+  let coTiles = u32(params.coTiles);
   let grp = wid.y / coTiles;
-  let co0 = (wid.y % coTiles) * TCO;
-  let n = wid.z + u32(P.n0);
-  let K = u32(P.k);
-  let W = P.w;
-  let HW = u32(P.h * P.w);
-  let coutPerG = u32(P.coutPerG);
-  let cinPerG = u32(P.cinPerG);
-  let cinPerOg = u32(P.cinPerOg);
+  let co0 = (wid.y % coTiles) * TILE_COUT;
+  let n = wid.z + u32(params.n0);
+  let K = u32(params.k);
+  let W = params.w;
+  let HW = u32(params.h * params.w);
+  let coutPerG = u32(params.coutPerG);
+  let cinPerG = u32(params.cinPerG);
+  let cinPerOg = u32(params.cinPerOg);
   let tx = tid % 8u;
   let ty = tid / 8u;
 
-  // acc: the current block's sums; tot: the completed blocks' (added every P.flush chunks).
+  // acc: the current block's sums; tot: the completed blocks' (added every params.flush chunks).
   var acc: array<vec4<f32>, 4>;
   var tot: array<vec4<f32>, 4>;
   for (var m = 0u; m < 4u; m++) { acc[m] = vec4<f32>(0.0); tot[m] = vec4<f32>(0.0); }
-  let flush = u32(P.flush);
+  let flush = u32(params.flush);
   var chunks = 0u;
   var flushed = false;
 
@@ -119,13 +117,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (c >= cEnd) { break; }
     let og = c / cinPerOg;
     let cSegEnd = min(cEnd, (og + 1u) * cinPerOg);
-    for (var tb0 = 0u; tb0 < K; tb0 += PT) {
-      let tb = min(PT, K - tb0);
+    for (var tb0 = 0u; tb0 < K; tb0 += PLAN_TAPS) {
+      let tb = min(PLAN_TAPS, K - tb0);
       workgroupBarrier();
       // Sampling plan of taps [tb0, tb0 + tb) x the tile's pixels, for offset group og.
-      for (var e = tid; e < tb * TP; e += NT) {
-        let t = tb0 + e / TP;
-        let q = p0 + e % TP;
+      for (var e = tid; e < tb * TILE_PIXELS; e += FORWARD_WORKGROUP) {
+        let t = tb0 + e / TILE_PIXELS;
+        let q = p0 + e % TILE_PIXELS;
         var flag = 0u;
         var base = 0i;
         var wv = vec4<f32>(0.0);
@@ -140,8 +138,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           let inRange = (flag & 16u) != 0u;
           // The forward only reads a sample whose value is in range.
           if (!inRange) { flag = 0u; }
-          if (P.hasMask != 0) {
-            mv = f32(msk[((n * u32(P.og) + og) * K + t) * HoWo + q]);
+          if (params.hasMask != 0) {
+            mv = f32(msk[((n * u32(params.og) + og) * K + t) * HoWo + q]);
           } else {
             mv = 1.0;
           }
@@ -166,20 +164,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         pM[e] = mv;
       }
       workgroupBarrier();
-      let cpc = max(1u, KC / tb);
+      let cpc = max(1u, CHUNK_ROWS / tb);
       for (var cc0 = c; cc0 < cSegEnd; cc0 += cpc) {
         let nc = min(cpc, cSegEnd - cc0);
         let rows = nc * tb;
-        // Deformable columns [rows x TP]: row r = (channel cc0 + r / tb, tap tb0 + r % tb).
-        for (var e = tid; e < rows * TP; e += NT) {
-          let r = e / TP;
-          let p = e % TP;
+        // Deformable columns [rows x TILE_PIXELS]: row r = (channel cc0 + r / tb, tap tb0 + r % tb).
+        for (var e = tid; e < rows * TILE_PIXELS; e += FORWARD_WORKGROUP) {
+          let r = e / TILE_PIXELS;
+          let p = e % TILE_PIXELS;
           let ci = cc0 + r / tb;
-          let pe = (r % tb) * TP + p;
+          let pe = (r % tb) * TILE_PIXELS + p;
           let f = pFlag[pe];
           let wv = pW[pe];
           if ((f & 15u) != 0u) {
-            let b = i32((n * u32(P.cin) + ci) * HW) + pBase[pe];
+            let b = i32((n * u32(params.cin) + ci) * HW) + pBase[pe];
             var v = 0.0;
             if ((f & 1u) != 0u) { v += wv.x * f32(inp[u32(b)]); }
             if ((f & 2u) != 0u) { v += wv.y * f32(inp[u32(b + 1)]); }
@@ -190,10 +188,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             colT[e] = wv.x;
           }
         }
-        // Weights [rows x TCO]: weight[co][ci - cBeg][tap].
-        for (var e = tid; e < rows * TCO; e += NT) {
-          let r = e / TCO;
-          let co = co0 + e % TCO;
+        // Weights [rows x TILE_COUT]: weight[co][ci - cBeg][tap].
+        for (var e = tid; e < rows * TILE_COUT; e += FORWARD_WORKGROUP) {
+          let r = e / TILE_COUT;
+          let co = co0 + e % TILE_COUT;
           var wv = 0.0;
           if (co < coutPerG) {
             let ci = cc0 + r / tb - cBeg;
@@ -203,11 +201,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
         workgroupBarrier();
         for (var r = 0u; r < rows; r++) {
-          let a = vec4<f32>(colT[r * TP + tx], colT[r * TP + tx + 8u], colT[r * TP + tx + 16u], colT[r * TP + tx + 24u]);
-          acc[0] += wT[r * TCO + ty] * a;
-          acc[1] += wT[r * TCO + ty + 8u] * a;
-          acc[2] += wT[r * TCO + ty + 16u] * a;
-          acc[3] += wT[r * TCO + ty + 24u] * a;
+          let a = vec4<f32>(colT[r * TILE_PIXELS + tx], colT[r * TILE_PIXELS + tx + 8u], colT[r * TILE_PIXELS + tx + 16u], colT[r * TILE_PIXELS + tx + 24u]);
+          acc[0] += wT[r * TILE_COUT + ty] * a;
+          acc[1] += wT[r * TILE_COUT + ty + 8u] * a;
+          acc[2] += wT[r * TILE_COUT + ty + 16u] * a;
+          acc[3] += wT[r * TILE_COUT + ty + 24u] * a;
         }
         chunks += 1u;
         if (chunks == flush) {
@@ -224,13 +222,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     c = cSegEnd;
   }
 
-  let cout = u32(P.cout);
+  let cout = u32(params.cout);
   for (var m = 0u; m < 4u; m++) {
     let co = co0 + ty + 8u * m;
     if (co < coutPerG) {
       let oc = grp * coutPerG + co;
       var b = 0.0;
-      if (P.hasBias != 0) { b = f32(bia[oc]); }
+      if (params.hasBias != 0) { b = f32(bia[oc]); }
       let rowBase = (n * cout + oc) * HoWo;
       for (var k = 0u; k < 4u; k++) {
         let q = p0 + tx + 8u * k;

@@ -35,7 +35,9 @@
  */
 import { atomicAddF32Wgsl } from './atomic-add-wgsl.js';
 import { BLOCKED_SUM_WGSL } from './blocked-sum-wgsl.js';
+import { i32Fields } from './conv-uniforms.js';
 import { NONFINITE_WGSL } from './nonfinite-wgsl.js';
+import { programInterface, wgslInterface } from './program-interface.js';
 import { storageWgsl, type StorageType } from './storage-type.js';
 
 /** Channels one `forward` / `gradInput` invocation handles (they share the bin's sample positions). */
@@ -46,40 +48,36 @@ export const ROI_WORKGROUP = 64;
 export const BINS_PER_GROUP = 8;
 export const CHANNEL_LANES = 8;
 
-/** The uniform block: i32 fields, then f32 fields (roi-pool.ts writes both through one ArrayBuffer). */
-export const ROI_INT_FIELDS = [
-  'n', 'c', 'h', 'w', 'rois', 'ph', 'pw', 'ratio', 'hasOffset', 'hasMask', 'cBlocks', 'total',
-  'rowStride', 'wantOffset', 'wantMask', 'pad0',
-] as const;
-export const ROI_FLOAT_FIELDS = ['scale', 'gamma', 'fpad0', 'fpad1'] as const;
+/** What the RoI pooling kernels bind (one layout for every entry point): uniforms and storage buffers, declared once. */
+export const ROI_POOL_PROGRAM = programInterface({
+  label: 'deform_roi_pool',
+  uniforms: [
+    ...i32Fields(['n', 'c', 'h', 'w', 'rois', 'ph', 'pw', 'ratio', 'hasOffset', 'hasMask', 'cBlocks', 'total', 'rowStride', 'wantOffset', 'wantMask', 'pad0']),
+    ['scale', 'f32'], ['gamma', 'f32'], ['fpad0', 'f32'], ['fpad1', 'f32'],
+  ],
+  storage: [
+    { name: 'inp', access: 'read', element: 'ST' },
+    { name: 'rois', access: 'read', element: 'ST' },
+    { name: 'off', access: 'read', element: 'ST' },
+    { name: 'msk', access: 'read', element: 'ST' },
+    { name: 'gout', access: 'read', element: 'ST' },
+    { name: 'out0', access: 'read_write', element: 'ST', note: 'forward: output; gradBin: grad_offset; accToStorage: the f16 grad_input.' },
+    { name: 'out1', access: 'read_write', element: 'ST', note: 'gradBin: grad_mask.' },
+    {
+      name: 'acc', access: 'read_write', element: 'atomic<u32>',
+      note: 'gradInput: float32 bit patterns of grad_input (the result itself with f32 storage, scratch with f16).',
+    },
+  ],
+});
 
 export type RoiEntry = 'forward' | 'gradBin' | 'gradInput' | 'accToStorage';
 
 export function roiPoolShader(storage: StorageType): string {
-  const ints = ROI_INT_FIELDS.map((f) => `  ${f}: i32,`).join('\n');
-  const floats = ROI_FLOAT_FIELDS.map((f) => `  ${f}: f32,`).join('\n');
   return `${storageWgsl(storage)}${NONFINITE_WGSL}${BLOCKED_SUM_WGSL}
-struct Params {
-${ints}
-${floats}
-}
-
-const CB: u32 = ${ROI_CHANNEL_BLOCK}u;
-const BPG: u32 = ${BINS_PER_GROUP}u;
-const LANES: u32 = ${CHANNEL_LANES}u;
-
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> inp: array<ST>;
-@group(0) @binding(2) var<storage, read> rois: array<ST>;
-@group(0) @binding(3) var<storage, read> off: array<ST>;
-@group(0) @binding(4) var<storage, read> msk: array<ST>;
-@group(0) @binding(5) var<storage, read> gout: array<ST>;
-// forward: output; gradBin: grad_offset; accToStorage: the f16 grad_input.
-@group(0) @binding(6) var<storage, read_write> out0: array<ST>;
-// gradBin: grad_mask.
-@group(0) @binding(7) var<storage, read_write> out1: array<ST>;
-// gradInput: float32 bit patterns of grad_input (the result itself with f32 storage, scratch with f16).
-@group(0) @binding(8) var<storage, read_write> acc: array<atomic<u32>>;
+${wgslInterface(ROI_POOL_PROGRAM)}
+const ROI_CHANNEL_BLOCK: u32 = ${ROI_CHANNEL_BLOCK}u;
+const BINS_PER_GROUP: u32 = ${BINS_PER_GROUP}u;
+const CHANNEL_LANES: u32 = ${CHANNEL_LANES}u;
 
 // Geometry of one RoI on the feature map (mmcv: no rounding, half-pixel shift).
 struct Roi {
@@ -108,22 +106,22 @@ fn ceilDiv(a: f32, n: i32) -> i32 {
 
 fn roiGeometry(r: u32) -> Roi {
   let o = r * 5u;
-  let s = P.scale;
+  let s = params.scale;
   var g: Roi;
   // core guarantees an integer batch index in [0, N).
-  g.plane0 = u32(f32(rois[o])) * u32(P.c) * u32(P.h * P.w);
+  g.plane0 = u32(f32(rois[o])) * u32(params.c) * u32(params.h * params.w);
   g.sx = f32(rois[o + 1u]) * s - 0.5;
   g.sy = f32(rois[o + 2u]) * s - 0.5;
   g.rw = (f32(rois[o + 3u]) * s - 0.5) - g.sx;
   g.rh = (f32(rois[o + 4u]) * s - 0.5) - g.sy;
-  g.bw = g.rw / f32(P.pw);
-  g.bh = g.rh / f32(P.ph);
-  if (P.ratio > 0) {
-    g.gh = P.ratio;
-    g.gw = P.ratio;
+  g.bw = g.rw / f32(params.pw);
+  g.bh = g.rh / f32(params.ph);
+  if (params.ratio > 0) {
+    g.gh = params.ratio;
+    g.gw = params.ratio;
   } else {
-    g.gh = ceilDiv(g.rh, P.ph);
-    g.gw = ceilDiv(g.rw, P.pw);
+    g.gh = ceilDiv(g.rh, params.ph);
+    g.gw = ceilDiv(g.rw, params.pw);
   }
   g.count = f32(max(g.gh * g.gw, 1));
   return g;
@@ -131,16 +129,16 @@ fn roiGeometry(r: u32) -> Roi {
 
 // Where bin (i, j) of RoI r starts, offset included: (y, x) of the bin's corner before the sample steps.
 fn binOrigin(g: Roi, r: u32, bin: u32) -> vec2<f32> {
-  let bins = u32(P.ph * P.pw);
+  let bins = u32(params.ph * params.pw);
   var y0 = g.sy;
   var x0 = g.sx;
-  if (P.hasOffset != 0) {
+  if (params.hasOffset != 0) {
     // offset[r, 0] moves along x (width) first, offset[r, 1] along y, in units of gamma * RoI size.
-    x0 = x0 + P.gamma * g.rw * f32(off[(r * 2u) * bins + bin]);
-    y0 = y0 + P.gamma * g.rh * f32(off[(r * 2u + 1u) * bins + bin]);
+    x0 = x0 + params.gamma * g.rw * f32(off[(r * 2u) * bins + bin]);
+    y0 = y0 + params.gamma * g.rh * f32(off[(r * 2u + 1u) * bins + bin]);
   }
-  let i = bin / u32(P.pw);
-  let j = bin % u32(P.pw);
+  let i = bin / u32(params.pw);
+  let j = bin % u32(params.pw);
   return vec2<f32>(y0 + f32(i) * g.bh, x0 + f32(j) * g.bw);
 }
 
@@ -156,7 +154,7 @@ fn binNan(o: vec2<f32>) -> f32 {
 }
 
 fn binMask(r: u32, bin: u32) -> f32 {
-  if (P.hasMask != 0) { return f32(msk[r * u32(P.ph * P.pw) + bin]); }
+  if (params.hasMask != 0) { return f32(msk[r * u32(params.ph * params.pw) + bin]); }
   return 1.0;
 }
 
@@ -176,8 +174,8 @@ struct Tap {
 
 fn bilinearTap(yIn: f32, xIn: f32) -> Tap {
   var t: Tap;
-  let Hf = f32(P.h);
-  let Wf = f32(P.w);
+  let Hf = f32(params.h);
+  let Wf = f32(params.w);
   // A non-finite coordinate is out on its bits (callers skip NaN bins first, so this is an infinite one:
   // never an index); the positive range test keeps the boundaries -1 and H inside.
   t.ok = isFinite(yIn) && isFinite(xIn) && yIn >= -1.0 && yIn <= Hf && xIn >= -1.0 && xIn <= Wf;
@@ -190,16 +188,16 @@ fn bilinearTap(yIn: f32, xIn: f32) -> Tap {
   if (x <= 0.0) { x = 0.0; t.fx = 0.0; }
   var yl = i32(floor(y));
   var yh = yl + 1;
-  if (yl >= P.h - 1) { yl = P.h - 1; yh = yl; y = f32(yl); t.fy = 0.0; }
+  if (yl >= params.h - 1) { yl = params.h - 1; yh = yl; y = f32(yl); t.fy = 0.0; }
   var xl = i32(floor(x));
   var xh = xl + 1;
-  if (xl >= P.w - 1) { xl = P.w - 1; xh = xl; x = f32(xl); t.fx = 0.0; }
+  if (xl >= params.w - 1) { xl = params.w - 1; xh = xl; x = f32(xl); t.fx = 0.0; }
   t.ly = y - f32(yl);
   t.lx = x - f32(xl);
-  t.i00 = u32(yl * P.w + xl);
-  t.i01 = u32(yl * P.w + xh);
-  t.i10 = u32(yh * P.w + xl);
-  t.i11 = u32(yh * P.w + xh);
+  t.i00 = u32(yl * params.w + xl);
+  t.i01 = u32(yl * params.w + xh);
+  t.i10 = u32(yh * params.w + xl);
+  t.i11 = u32(yh * params.w + xh);
   return t;
 }
 
@@ -214,7 +212,7 @@ fn corners(t: Tap, plane: u32) -> vec4<f32> {
 }
 
 fn linearId(gid: vec3<u32>) -> u32 {
-  return gid.y * u32(P.rowStride) + gid.x;
+  return gid.y * u32(params.rowStride) + gid.x;
 }
 
 // Sample (iy, ix) of a bin whose origin is o: y = o.y + (iy + 0.5) * bin_h / grid_h (x likewise).
@@ -225,14 +223,14 @@ fn samplePos(g: Roi, o: vec2<f32>, iy: i32, ix: i32) -> vec2<f32> {
 @compute @workgroup_size(${ROI_WORKGROUP})
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = linearId(gid);
-  if (e >= u32(P.total)) { return; }
-  let bins = u32(P.ph * P.pw);
-  let C = u32(P.c);
-  let HW = u32(P.h * P.w);
+  if (e >= u32(params.total)) { return; }
+  let bins = u32(params.ph * params.pw);
+  let C = u32(params.c);
+  let HW = u32(params.h * params.w);
   let bin = e % bins;
-  let c0 = ((e / bins) % u32(P.cBlocks)) * CB;
-  let r = e / (bins * u32(P.cBlocks));
-  let nc = min(CB, C - c0);
+  let c0 = ((e / bins) % u32(params.cBlocks)) * ROI_CHANNEL_BLOCK;
+  let r = e / (bins * u32(params.cBlocks));
+  let nc = min(ROI_CHANNEL_BLOCK, C - c0);
   let g = roiGeometry(r);
   let o = binOrigin(g, r, bin);
   let nanBin = binIsNan(g, o);
@@ -263,16 +261,16 @@ var<workgroup> partial: array<vec3<f32>, ${ROI_WORKGROUP}>;
 
 @compute @workgroup_size(${ROI_WORKGROUP})
 fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  // rowStride counts workgroups here (the gather's unit is a workgroup of BPG bins).
-  let e = (wid.y * u32(P.rowStride) + wid.x) * BPG + tid / LANES;
-  let lane = tid % LANES;
-  let bins = u32(P.ph * P.pw);
-  let C = u32(P.c);
-  let HW = u32(P.h * P.w);
+  // rowStride counts workgroups here (the gather's unit is a workgroup of BINS_PER_GROUP bins).
+  let e = (wid.y * u32(params.rowStride) + wid.x) * BINS_PER_GROUP + tid / CHANNEL_LANES;
+  let lane = tid % CHANNEL_LANES;
+  let bins = u32(params.ph * params.pw);
+  let C = u32(params.c);
+  let HW = u32(params.h * params.w);
   // (sum over this lane's channels and the samples of) gout * dv/dy, gout * dv/dx, gout * v.
   var s = vec3<f32>(0.0);
-  let live = e < u32(P.total);
-  // Up to 2^20 samples times C / LANES channels a lane: a blocked sum.
+  let live = e < u32(params.total);
+  // Up to 2^20 samples times C / CHANNEL_LANES channels a lane: a blocked sum.
   var acc: SumV3;
   var g: Roi;
   var r = 0u;
@@ -288,7 +286,7 @@ fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     nanBin = C > 0u && binIsNan(g, o);
     nan = binNan(o);
     let gh = select(g.gh, 0, nanBin);
-    let laneChannels = (C + LANES - 1u - lane) / LANES;
+    let laneChannels = (C + CHANNEL_LANES - 1u - lane) / CHANNEL_LANES;
     acc = SumV3New(f32(max(gh, 0)) * f32(max(g.gw, 0)) * f32(laneChannels));
     for (var iy = 0; iy < gh; iy++) {
       for (var ix = 0; ix < g.gw; ix++) {
@@ -298,7 +296,7 @@ fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
         let wv = tapWeights(t);
         let hy = 1.0 - t.ly;
         let hx = 1.0 - t.lx;
-        for (var c = lane; c < C; c += LANES) {
+        for (var c = lane; c < C; c += CHANNEL_LANES) {
           let go = f32(gout[(r * C + c) * bins + bin]);
           let v = corners(t, g.plane0 + c * HW);
           let dvdy = t.fy * (hx * (v.z - v.x) + t.lx * (v.w - v.y));
@@ -313,13 +311,13 @@ fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   workgroupBarrier();
   if (live && lane == 0u) {
     var tot = vec3<f32>(0.0);
-    for (var l = 0u; l < LANES; l++) { tot += partial[tid + l]; }
+    for (var l = 0u; l < CHANNEL_LANES; l++) { tot += partial[tid + l]; }
     let m = binMask(r, bin);
-    if (P.wantOffset != 0) {
-      out0[(r * 2u) * bins + bin] = ST(select(P.gamma * g.rw * (m / g.count) * tot.y, nan, nanBin));
-      out0[(r * 2u + 1u) * bins + bin] = ST(select(P.gamma * g.rh * (m / g.count) * tot.x, nan, nanBin));
+    if (params.wantOffset != 0) {
+      out0[(r * 2u) * bins + bin] = ST(select(params.gamma * g.rw * (m / g.count) * tot.y, nan, nanBin));
+      out0[(r * 2u + 1u) * bins + bin] = ST(select(params.gamma * g.rh * (m / g.count) * tot.x, nan, nanBin));
     }
-    if (P.wantMask != 0) {
+    if (params.wantMask != 0) {
       out1[r * bins + bin] = ST(select(tot.z / g.count, nan, nanBin));
     }
   }
@@ -329,14 +327,14 @@ ${atomicAddF32Wgsl('acc')}
 @compute @workgroup_size(${ROI_WORKGROUP})
 fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = linearId(gid);
-  if (e >= u32(P.total)) { return; }
-  let bins = u32(P.ph * P.pw);
-  let C = u32(P.c);
-  let HW = u32(P.h * P.w);
+  if (e >= u32(params.total)) { return; }
+  let bins = u32(params.ph * params.pw);
+  let C = u32(params.c);
+  let HW = u32(params.h * params.w);
   let bin = e % bins;
-  let c0 = ((e / bins) % u32(P.cBlocks)) * CB;
-  let r = e / (bins * u32(P.cBlocks));
-  let nc = min(CB, C - c0);
+  let c0 = ((e / bins) % u32(params.cBlocks)) * ROI_CHANNEL_BLOCK;
+  let r = e / (bins * u32(params.cBlocks));
+  let nc = min(ROI_CHANNEL_BLOCK, C - c0);
   let g = roiGeometry(r);
   let o = binOrigin(g, r, bin);
   // A NaN bin's samples cannot be placed: it scatters nothing.
@@ -365,7 +363,7 @@ fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(${ROI_WORKGROUP})
 fn accToStorage(@builtin(global_invocation_id) gid: vec3<u32>) {
   let e = linearId(gid);
-  if (e >= u32(P.total)) { return; }
+  if (e >= u32(params.total)) { return; }
   out0[e] = ST(bitcast<f32>(atomicLoad(&acc[e])));
 }
 `;

@@ -1,8 +1,8 @@
 /**
  * WGSL shared by the forward and backward modules: where a tap samples and which bilinear corners it may
  * read, written once so both passes agree on torchvision's rules, plus the IEEE special-value helpers
- * that make NaN and infinity propagate like the cpu backend. Both modules declare the uniform block `P`
- * (fields sh, sw, padT, padL, dh, dw, kw, k, og, ho, wo, h, w) and the offset buffer `off` (array<ST>).
+ * that make NaN and infinity propagate like the cpu backend. Both modules declare the uniform block `params`
+ * (fields sh, sw, padTop, padLeft, dh, dw, kw, k, og, ho, wo, h, w) and the offset buffer `off` (array<ST>).
  *
  * Non-finite values. A compiler may assume floats are finite (see nonfinite-wgsl.ts, whose `isNan`,
  * `isFinite` and `timesZero` this module includes), so everything that decides WHERE a NaN or infinity
@@ -26,12 +26,12 @@ fn fraction(v: f32, vf: f32) -> f32 {
 // Sampling position (y, x) of tap t of output pixel q, image n, offset group og:
 // y = f32(oy*sh - padTop + i*dh) + dy in float32, as torchvision adds the float offset.
 fn samplePosition(n: u32, og: u32, t: u32, q: u32) -> vec2<f32> {
-  let HoWo = u32(P.ho * P.wo);
-  let wo = u32(P.wo);
-  let kw = u32(P.kw);
-  let offIdx = ((n * u32(P.og) + og) * 2u * u32(P.k) + 2u * t) * HoWo + q;
-  let y = f32(i32(q / wo) * P.sh - P.padT + i32(t / kw) * P.dh) + f32(off[offIdx]);
-  let x = f32(i32(q % wo) * P.sw - P.padL + i32(t % kw) * P.dw) + f32(off[offIdx + HoWo]);
+  let HoWo = u32(params.ho * params.wo);
+  let wo = u32(params.wo);
+  let kw = u32(params.kw);
+  let offIdx = ((n * u32(params.og) + og) * 2u * u32(params.k) + 2u * t) * HoWo + q;
+  let y = f32(i32(q / wo) * params.sh - params.padTop + i32(t / kw) * params.dh) + f32(off[offIdx]);
+  let x = f32(i32(q % wo) * params.sw - params.padLeft + i32(t % kw) * params.dw) + f32(off[offIdx + HoWo]);
   return vec2<f32>(y, x);
 }
 
@@ -40,8 +40,8 @@ fn samplePosition(n: u32, og: u32, t: u32, q: u32) -> vec2<f32> {
 // A NaN coordinate fails every comparison in torchvision: no corner, and the range test rests on the
 // other coordinate alone. An infinite coordinate is out of range with no corner.
 fn cornerFlags(y: f32, x: f32) -> u32 {
-  let Hf = f32(P.h);
-  let Wf = f32(P.w);
+  let Hf = f32(params.h);
+  let Wf = f32(params.w);
   let ny = isNan(y);
   let nx = isNan(x);
   if (ny || nx) {

@@ -29,10 +29,11 @@ import {
   type RoiPoolInputs,
 } from '@dcnv2/core';
 import { BackwardKernels } from './backward.js';
-import { forwardFlushChunks, forwardShader, PARAM_FIELDS, TILE_CO, TILE_P, WORKGROUP, WORKGROUP_BYTES } from './forward-shader.js';
+import { ForwardKernel } from './forward.js';
+import { FORWARD_WORKGROUP, FORWARD_WORKGROUP_BYTES } from './forward-shader.js';
 import { decodeFloat16, encodeFloat16 } from './float16.js';
 import { faultError, faultOf, withErrorScopes, type GpuFault } from './gpu-errors.js';
-import { COPY_DST, COPY_SRC, encodeDispatch, MAP_MODE_READ, MAP_READ, STORAGE, uniformBuffer } from './gpu-plumbing.js';
+import { COPY_DST, COPY_SRC, MAP_MODE_READ, MAP_READ, STORAGE } from './gpu-flags.js';
 import { defaultGpu, noAdapterHint } from '#node-gpu';
 import { checkNodeAdapter, type NodeAdapterOptions } from './node-adapter.js';
 import { RoiPoolKernels } from './roi-pool.js';
@@ -214,8 +215,8 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   private lostInfo: GPUDeviceLostInfo | null = null;
   private adapterDesc: WebGpuAdapterDescription | null = null;
   private disposed = false;
-  private pipeline: GPUComputePipeline | null = null;
-  private dummy: GPUBuffer | null = null;
+  /** The forward kernel (forward.ts), compiled at init. */
+  private fwd: ForwardKernel | null = null;
   private bwd: BackwardKernels | null = null;
   /** RoI pooling kernels, made on the first RoI pooling call (init stays cheap for convolution-only use). */
   private roi: RoiPoolKernels | null = null;
@@ -324,11 +325,11 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     this.caps = { ...this.caps, float16: device.features.has('shader-f16') };
     this.adapterDesc = describeAdapter(adapterInfo ?? (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo ?? null);
     const lim = device.limits;
-    if (lim.maxComputeWorkgroupStorageSize < WORKGROUP_BYTES) {
-      throw new LimitError({ argument: 'device.limits.maxComputeWorkgroupStorageSize', expected: `>= ${WORKGROUP_BYTES}`, actual: lim.maxComputeWorkgroupStorageSize });
+    if (lim.maxComputeWorkgroupStorageSize < FORWARD_WORKGROUP_BYTES) {
+      throw new LimitError({ argument: 'device.limits.maxComputeWorkgroupStorageSize', expected: `>= ${FORWARD_WORKGROUP_BYTES}`, actual: lim.maxComputeWorkgroupStorageSize });
     }
-    if (lim.maxComputeInvocationsPerWorkgroup < WORKGROUP) {
-      throw new LimitError({ argument: 'device.limits.maxComputeInvocationsPerWorkgroup', expected: `>= ${WORKGROUP}`, actual: lim.maxComputeInvocationsPerWorkgroup });
+    if (lim.maxComputeInvocationsPerWorkgroup < FORWARD_WORKGROUP) {
+      throw new LimitError({ argument: 'device.limits.maxComputeInvocationsPerWorkgroup', expected: `>= ${FORWARD_WORKGROUP}`, actual: lim.maxComputeInvocationsPerWorkgroup });
     }
     const dev = device;
     void dev.lost.then((info) => {
@@ -337,9 +338,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     dev.addEventListener('uncapturederror', this.onUncaptured);
     this.dev = dev;
     this.held = 0;
-    const module = dev.createShaderModule({ code: forwardShader(this.storage), label: `dcnv2 deform_conv2d forward (${this.storage})` });
-    this.pipeline = await dev.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'dcnv2 forward' });
-    this.dummy = dev.createBuffer({ size: 16, usage: STORAGE | COPY_DST, label: 'dcnv2 dummy' });
+    this.fwd = await ForwardKernel.create(dev, this.storage);
     this.bwd = await BackwardKernels.create(dev, this.storage);
   }
 
@@ -716,54 +715,13 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const lens = convLengths(g);
     const ins = this.checkConvHandles(inputs, lens);
     const outLen = lens.output;
-    const HoWo = g.outHeight * g.outWidth;
     this.checkSize('output', outLen * this.elementBytes);
-    const lim = dev.limits;
-    const coutPerG = g.outChannels / g.groups;
-    const coTiles = Math.ceil(coutPerG / TILE_CO);
-    const gx = Math.ceil(HoWo / TILE_P);
-    const gy = coTiles * g.groups;
-    const maxDim = lim.maxComputeWorkgroupsPerDimension;
-    if (outLen > 0 && (gx > maxDim || gy > maxDim)) {
-      throw new LimitError({ argument: 'output', expected: `at most maxComputeWorkgroupsPerDimension = ${maxDim} workgroups along an axis`, actual: Math.max(gx, gy) });
-    }
+    const plan = ForwardKernel.plan(g, dev.limits.maxComputeWorkgroupsPerDimension);
     this.room('output', this.classFor(outLen * this.elementBytes));
-    const taps = g.kernelH * g.kernelW;
-    const cinPerG = g.inChannels / g.groups;
-    const p: Record<(typeof PARAM_FIELDS)[number], number> = {
-      cin: g.inChannels, h: g.inHeight, w: g.inWidth, cout: g.outChannels, kh: g.kernelH, kw: g.kernelW,
-      sh: g.strideH, sw: g.strideW, padT: g.padTop, padL: g.padLeft, dh: g.dilationH, dw: g.dilationW,
-      og: g.offsetGroups, ho: g.outHeight, wo: g.outWidth, hasMask: inputs.mask ? 1 : 0, hasBias: inputs.bias ? 1 : 0,
-      cinPerG, coutPerG, cinPerOg: g.inChannels / g.offsetGroups, k: taps, coTiles, n0: 0,
-      flush: forwardFlushChunks(cinPerG, taps),
-    };
     return this.gpuCall('deformConv2d', 'output', ins, (a) => {
       const result = a.result(outLen);
-      if (outLen === 0) return result;
-      const pipeline = this.pipeline!;
-      const dummy = this.dummy!;
-      const enc = dev.createCommandEncoder({ label: 'dcnv2 forward' });
-      const uniforms: GPUBuffer[] = [];
-      for (let n0 = 0; n0 < g.batch; n0 += maxDim) {
-        p.n0 = n0;
-        const u = uniformBuffer(dev, new Int32Array(PARAM_FIELDS.map((f) => p[f])));
-        uniforms.push(u);
-        const bind = dev.createBindGroup({
-          layout: pipeline.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: u } },
-            { binding: 1, resource: { buffer: ins.input.buffer } },
-            { binding: 2, resource: { buffer: ins.weight.buffer } },
-            { binding: 3, resource: { buffer: ins.offset.buffer } },
-            { binding: 4, resource: { buffer: ins.mask?.buffer ?? dummy } },
-            { binding: 5, resource: { buffer: ins.bias?.buffer ?? dummy } },
-            { binding: 6, resource: { buffer: result.buffer } },
-          ],
-        });
-        encodeDispatch(enc, pipeline, bind, gx, gy, Math.min(maxDim, g.batch - n0));
-      }
-      dev.queue.submit([enc.finish()]);
-      for (const u of uniforms) u.destroy();
+      const b = { input: ins.input.buffer, weight: ins.weight.buffer, offset: ins.offset.buffer, mask: ins.mask?.buffer ?? null, bias: ins.bias?.buffer ?? null };
+      this.fwd!.run(g, { ...b, output: result.buffer }, plan);
       return result;
     });
   }
@@ -800,23 +758,18 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
         bias: on.bias ? a.result(lens.bias) : null,
       };
       const scratch = f32Acc ? a.scratch(lens.input * 4) : null;
-      try {
-        this.bwd!.run(
-          g,
-          {
-            input: ins.input.buffer, weight: ins.weight.buffer, offset: ins.offset.buffer, mask: ins.mask?.buffer ?? null,
-            gradOut: ins.gradOutput.buffer,
-            gInput: grads.input?.buffer ?? null, gOffset: grads.offset?.buffer ?? null, gMask: grads.mask?.buffer ?? null,
-            gWeight: grads.weight?.buffer ?? null, gBias: grads.bias?.buffer ?? null,
-            gInputF32: scratch,
-          },
-          on,
-          dev.limits.maxComputeWorkgroupsPerDimension,
-        );
-      } catch (e) {
-        if (e instanceof RangeError) throw new LimitError({ argument: 'gradOutput', expected: 'a problem within maxComputeWorkgroupsPerDimension^2 * 64 invocations', actual: e.message });
-        throw e;
-      }
+      this.bwd!.run(
+        g,
+        {
+          input: ins.input.buffer, weight: ins.weight.buffer, offset: ins.offset.buffer, mask: ins.mask?.buffer ?? null,
+          gradOut: ins.gradOutput.buffer,
+          gInput: grads.input?.buffer ?? null, gOffset: grads.offset?.buffer ?? null, gMask: grads.mask?.buffer ?? null,
+          gWeight: grads.weight?.buffer ?? null, gBias: grads.bias?.buffer ?? null,
+          gInputF32: scratch,
+        },
+        on,
+        dev.limits.maxComputeWorkgroupsPerDimension,
+      );
       return grads;
     });
   }
@@ -926,13 +879,12 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     this.pooled = 0;
     this.held = 0;
     this.uncaptured = null;
-    this.dummy?.destroy();
-    this.dummy = null;
+    this.fwd?.destroy();
+    this.fwd = null;
     this.dev?.removeEventListener('uncapturederror', this.onUncaptured);
     if (this.ownsDevice) this.dev?.destroy();
     this.ownsDevice = false;
     this.dev = null;
-    this.pipeline = null;
     this.lostInfo = null;
     this.adapterDesc = null;
   }

@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BackendError, ParamError } from '@dcnv2/core';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { createWebGpuBackend, defaultGpu, ENV_ADAPTER_NAME, ENV_VULKAN_ICD } from '../dist/index.js';
+import { createWebGpuBackend, ENV_ADAPTER_NAME, ENV_VULKAN_ICD } from '../dist/index.js';
 import { lavapipeIcdPath, SWIFTSHADER_ICDS } from '../src/cpu-vulkan-drivers.js';
 
 const pkgDir = fileURLToPath(new URL('..', import.meta.url));
@@ -150,6 +150,7 @@ describe('#node-gpu: Node gets node-gpu.js, browsers browser-gpu.js', () => {
   it('in Node (and vitest) the package maps it to dist/node-gpu.js', async () => {
     expect(import.meta.resolve('#node-gpu')).toBe(pathToFileURL(join(pkgDir, 'dist/node-gpu.js')).href);
     // Under vitest, too: the backend's defaultGpu is Dawn's, not the browser one that would throw here.
+    const { defaultGpu } = await import('#node-gpu');
     expect(typeof (await defaultGpu()).requestAdapter).toBe('function');
   });
 
