@@ -112,7 +112,7 @@ export class RoiPoolKernels {
       const rowStride = d.entry === 'gradBin' ? grid.x : grid.x * ROI_WORKGROUP;
       // Only gradBin reads the want flags: its two outputs are optional.
       const gathers = d.entry === 'gradBin';
-      const u = params(g, d.items, rowStride, { offset: gathers && (d.out0 ?? null) !== null, mask: gathers && (d.out1 ?? null) !== null });
+      const u = roiUniforms(g, d.items, rowStride, { offset: gathers && (d.out0 ?? null) !== null, mask: gathers && (d.out1 ?? null) !== null });
       const buffers = { inp: b.input, rois: b.rois, off: b.offset, msk: b.mask, gout: d.gradOut, out0: d.out0, out1: d.out1, acc: d.acc };
       this.program.dispatch(rec, storage, d.entry, u, buffers, grid);
     });
@@ -125,7 +125,7 @@ function cBlocks(g: RoiPoolGeometry): number {
   return Math.ceil(g.channels / ROI_CHANNEL_BLOCK);
 }
 
-function params(g: RoiPoolGeometry, total: number, rowStride: number, want: { offset: boolean; mask: boolean }): UniformValues<typeof ROI_POOL_PROGRAM> {
+function roiUniforms(g: RoiPoolGeometry, total: number, rowStride: number, want: { offset: boolean; mask: boolean }): UniformValues<typeof ROI_POOL_PROGRAM> {
   return {
     n: g.batch, c: g.channels, h: g.inHeight, w: g.inWidth, rois: g.rois, ph: g.pooledH, pw: g.pooledW,
     ratio: g.samplingRatio, hasOffset: g.hasOffset ? 1 : 0, hasMask: g.hasMask ? 1 : 0, cBlocks: cBlocks(g),

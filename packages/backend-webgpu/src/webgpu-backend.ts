@@ -1,7 +1,8 @@
 /**
  * The WebGPU backend: tensors live in GPU storage buffers (`WebGpuTensor`), the forward convolution is one
- * dispatch of the tiled WGSL kernel (forward-shader.ts), the backward four gather/scatter kernels
- * (backward-shader.ts, backward.ts), downloads go through a MAP_READ staging buffer.
+ * dispatch of the tiled WGSL kernel (forward-shader.ts, forward.ts), the backward four gather/scatter kernels
+ * (backward-shader.ts, backward.ts), RoI pooling its own (roi-pool-shader.ts, roi-pool.ts); downloads go
+ * through a MAP_READ staging buffer. This file holds the memory (pool, limits), handles, errors and devices.
  *
  * Precision: tensors are stored as float32, or, with `precision: 'float16'` on a device with `shader-f16`,
  * as IEEE binary16 (half the memory and bandwidth); every kernel widens on load and accumulates in
@@ -422,6 +423,25 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     }
   }
 
+  /**
+   * Before a backward call allocates: each requested gradient (`on`) of `lens[k]` elements of `eb` bytes,
+   * and with `f32Acc` the float32 grad_input accumulator, must fit a binding, and all of them the memory
+   * limit (`room`).
+   */
+  private roomForGradients<K extends string>(on: Readonly<Record<K, boolean>>, lens: Readonly<Record<string, number>>, eb: number, f32Acc: boolean): void {
+    let total = 0;
+    for (const k of Object.keys(on) as K[]) {
+      if (!on[k]) continue;
+      this.checkSize(`grad_${k}`, lens[k]! * eb);
+      total += this.classFor(lens[k]! * eb);
+    }
+    if (f32Acc) {
+      this.checkSize('grad_input (float32 accumulator)', lens.input! * 4);
+      total += this.classFor(lens.input! * 4);
+    }
+    this.room('gradients', total);
+  }
+
   /** A buffer of at least `bytes` bytes (from the pool when one of its size class is there), counted as held. */
   private acquire(bytes: number): GPUBuffer {
     const cls = this.classFor(bytes);
@@ -702,11 +722,11 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   /** The convolution's input handles, each checked (own, live, on this device, of the geometry's size). */
   private checkConvHandles(inputs: ConvInputs<WebGpuTensor>, lens: ReturnType<typeof convLengths>) {
     return {
-        input: this.checkHandle('input', inputs.input, lens.input),
-        weight: this.checkHandle('weight', inputs.weight, lens.weight),
-        offset: this.checkHandle('offset', inputs.offset, lens.offset),
-        mask: inputs.mask === null ? null : this.checkHandle('mask', inputs.mask, lens.mask),
-        bias: inputs.bias === null ? null : this.checkHandle('bias', inputs.bias, lens.bias),
+      input: this.checkHandle('input', inputs.input, lens.input),
+      weight: this.checkHandle('weight', inputs.weight, lens.weight),
+      offset: this.checkHandle('offset', inputs.offset, lens.offset),
+      mask: inputs.mask === null ? null : this.checkHandle('mask', inputs.mask, lens.mask),
+      bias: inputs.bias === null ? null : this.checkHandle('bias', inputs.bias, lens.bias),
     };
   }
 
@@ -736,19 +756,9 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     };
     const on = { input: want.input, offset: want.offset, mask: want.mask && ins.mask !== null, weight: want.weight, bias: want.bias };
     const eb = this.elementBytes;
-    let total = 0;
-    for (const k of ['input', 'offset', 'mask', 'weight', 'bias'] as const) {
-      if (!on[k]) continue;
-      this.checkSize(`grad_${k}`, lens[k] * eb);
-      total += this.classFor(lens[k] * eb);
-    }
     // f16 storage: grad_input is accumulated by 32-bit CAS adds in a float32 scratch buffer, then rounded.
     const f32Acc = on.input && this.storage === 'f16';
-    if (f32Acc) {
-      this.checkSize('grad_input (float32 accumulator)', lens.input * 4);
-      total += this.classFor(lens.input * 4);
-    }
-    this.room('gradients', total);
+    this.roomForGradients(on, lens, eb, f32Acc);
     return this.gpuCall('deformConv2dBackward', 'gradients', ins, (a) => {
       const grads: ConvGrads<WebGpuTensor> = {
         input: on.input ? a.result(lens.input) : null,
@@ -825,19 +835,9 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     const eb = storageBytes(storage);
     const lens = roiLengths(g);
     const on = { input: want.input, offset: want.offset && ins.offset !== null, mask: want.mask && ins.mask !== null };
-    let total = 0;
-    for (const k of ['input', 'offset', 'mask'] as const) {
-      if (!on[k]) continue;
-      this.checkSize(`grad_${k}`, lens[k] * eb);
-      total += this.classFor(lens[k] * eb);
-    }
     // f16 storage: grad_input is accumulated in a float32 scratch buffer (atomics need 32-bit words).
     const f32Acc = on.input && storage === 'f16' && lens.input > 0;
-    if (f32Acc) {
-      this.checkSize('grad_input (float32 accumulator)', lens.input * 4);
-      total += this.classFor(lens.input * 4);
-    }
-    this.room('gradients', total);
+    this.roomForGradients(on, lens, eb, f32Acc);
     const kernels = this.roiKernels(dev);
     await kernels.ready(storage, storage === 'f16' ? ['gradBin', 'gradInput', 'accToStorage'] : ['gradBin', 'gradInput']);
     dev = this.sameDevice(dev);
