@@ -1,17 +1,20 @@
 /**
  * The `cpu` backend: tensors are plain Float32Arrays on the host and every kernel runs synchronously on
- * the calling thread. Core validates shapes and parameters before any method here runs.
+ * the calling thread. Core validates shapes and parameters before any kernel here runs.
  */
 import {
   DisposedError,
   LimitError,
+  OPS,
   ParamError,
+  kernelsFromMethods,
   type Backend,
   type BackendCapabilities,
   type ConvGeometry,
   type ConvGradRequest,
   type ConvGrads,
   type ConvInputs,
+  type KernelTable,
   type RoiPoolGeometry,
   type RoiPoolGradRequest,
   type RoiPoolGrads,
@@ -56,13 +59,13 @@ function checkPositiveInt(v: unknown, argument: string): number | undefined {
 export class CpuBackend implements Backend<Float32Array> {
   readonly name = 'cpu';
   readonly capabilities: BackendCapabilities = Object.freeze({
-    backward: true,
-    roiPool: true,
     threads: 1,
     float16: false,
     resident: false,
     externalBuffers: false,
   });
+  /** Both ops, both directions: the methods below, registered per op and direction. */
+  readonly kernels: KernelTable<Float32Array> = kernelsFromMethods<Float32Array>(this, [OPS.deform_conv2d, OPS.deform_roi_pool]);
   readonly limits: TilingLimits;
   /** See `CpuBackendOptions.maxMemoryBytes`. */
   readonly maxMemoryBytes: number;

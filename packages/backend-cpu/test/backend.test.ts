@@ -1,6 +1,6 @@
 /** The Backend contract: name, capabilities, handles, dispose, options, provider and registry use. */
 import {
-  deformConv2d, DisposedError, ParamError, registerBackend, setBackend, upload, type Backend, type ConvGeometry,
+  deformConv2d, DisposedError, listKernels, ParamError, registerBackend, setBackend, upload, type Backend, type ConvGeometry,
 } from '@dcnv2/core';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend, createCpuBackend, dcnBackend } from '../src/index.js';
@@ -11,9 +11,14 @@ describe('CpuBackend', () => {
     const be = createCpuBackend();
     expect(be).toBeInstanceOf(CpuBackend);
     expect(be.name).toBe('cpu');
-    expect(be.capabilities).toEqual({ backward: true, roiPool: true, threads: 1, float16: false, resident: false, externalBuffers: false });
-    expect(typeof (be as Backend<Float32Array>).deformRoiPool).toBe('function');
-    expect(typeof (be as Backend<Float32Array>).deformRoiPoolBackward).toBe('function');
+    expect(be.capabilities).toEqual({ threads: 1, float16: false, resident: false, externalBuffers: false });
+    // What it runs is derived from its kernel table: every op, both directions.
+    expect(listKernels(be as Backend<Float32Array>)).toEqual([
+      { op: 'deform_conv2d', direction: 'forward' },
+      { op: 'deform_conv2d', direction: 'backward' },
+      { op: 'deform_roi_pool', direction: 'forward' },
+      { op: 'deform_roi_pool', direction: 'backward' },
+    ]);
   });
 
   it('upload and download copy; release is a no-op', async () => {

@@ -10,13 +10,16 @@ import {
   DcnError,
   DisposedError,
   LimitError,
+  OPS,
   ParamError,
+  kernelsFromMethods,
   type Backend,
   type BackendCapabilities,
   type ConvGeometry,
   type ConvGradRequest,
   type ConvGrads,
   type ConvInputs,
+  type KernelTable,
   type RoiPoolGeometry,
   type RoiPoolGradRequest,
   type RoiPoolGrads,
@@ -168,6 +171,8 @@ function kernelError(e: unknown): Error {
 
 export class WasmBackend implements Backend<WasmTensor> {
   readonly name = 'wasm';
+  /** Both ops, both directions: the methods below, registered per op and direction. */
+  readonly kernels: KernelTable<WasmTensor> = kernelsFromMethods<WasmTensor>(this, [OPS.deform_conv2d, OPS.deform_roi_pool]);
   readonly options: Readonly<{
     threads: number | undefined;
     simd: SimdChoice;
@@ -212,7 +217,7 @@ export class WasmBackend implements Backend<WasmTensor> {
   }
 
   get capabilities(): BackendCapabilities {
-    return Object.freeze({ backward: true, roiPool: true, threads: this.#threads, float16: false, resident: true, externalBuffers: false });
+    return Object.freeze({ threads: this.#threads, float16: false, resident: true, externalBuffers: false });
   }
 
   /**
@@ -602,7 +607,8 @@ export class WasmBackend implements Backend<WasmTensor> {
     const wsBytes = needCol2im || needIm2col ? k.dcn_backward_ws_bytes(K, t.P, t.kcc, CoutG) : 0;
     const wtBytes = needCol2im ? g.groups * Math.ceil(CgK / 4) * 4 * CoutG * 4 : 0;
     const extra = nThreads - 1;
-    const gradKeys = ['input', 'offset', 'mask', 'weight', 'bias'] as const;
+    // The op table's order (input, offset, mask, weight, bias): the indices below rely on it.
+    const gradKeys = OPS.deform_conv2d.grads;
     const gradSizes = gradKeys.map((key) => Math.max(0, lens[key]) * 4);
     // [5 grads, packed W^T, jobs (one per thread), counter, partial grad_input, partial grad_weight, workspaces]
     const sizes = [
@@ -612,14 +618,17 @@ export class WasmBackend implements Backend<WasmTensor> {
     const ptrs = this.#allocAll(heap, sizes, 'deformConv2dBackward workspace');
     const grads = gradKeys.map((key, i) => (lens[key] < 0 ? null : lens[key] === 0 ? this.#tensor(0, 0) : this.#tensor(ptrs[i], lens[key])));
     // Absent and zero-length grads did not need their (minimum 16-byte) blocks.
-    for (let i = 0; i < 5; i++) if (lens[gradKeys[i]] <= 0) heap.free(ptrs[i], 16);
-    const [wt, jobs0, counter, pgin, pgw] = ptrs.slice(5, 10);
-    const wss = ptrs.slice(10);
-    const temps: Temp[] = sizes.slice(5).map((bytes, i) => ({ ptr: ptrs[i + 5], bytes: Math.max(16, bytes) }));
+    gradKeys.forEach((key, i) => {
+      if (lens[key] <= 0) heap.free(ptrs[i], 16);
+    });
+    const first = gradKeys.length;
+    const [wt, jobs0, counter, pgin, pgw] = ptrs.slice(first, first + 5);
+    const wss = ptrs.slice(first + 5);
+    const temps: Temp[] = sizes.slice(first).map((bytes, i) => ({ ptr: ptrs[i + first], bytes: Math.max(16, bytes) }));
     const freeTemps = () => {
       if (!this.#disposed) for (const tmp of temps) heap.free(tmp.ptr, tmp.bytes);
     };
-    const result = (): ConvGrads<WasmTensor> => ({ input: grads[0], offset: grads[1], mask: grads[2], weight: grads[3], bias: grads[4] });
+    const result = (): ConvGrads<WasmTensor> => Object.fromEntries(gradKeys.map((key, i) => [key, grads[i]])) as unknown as ConvGrads<WasmTensor>;
     const fail = (e: unknown): never => {
       freeTemps();
       for (const h of grads) if (h !== null) this.release(h);

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
-  BackendError, deformConv2d, deformConv2dBackward, DisposedError, ParamError, registerBackend, setBackend, upload,
+  BackendError, deformConv2d, deformConv2dBackward, DisposedError, listKernels, ParamError, registerBackend, setBackend, upload,
   type Backend,
 } from '@dcnv2/core';
 import { createCpuBackend } from '@dcnv2/backend-cpu';
@@ -20,9 +20,11 @@ describe('WasmBackend', () => {
     expect(be).toBeInstanceOf(WasmBackend);
     expect(be.name).toBe('wasm');
     await be.init();
-    expect(be.capabilities).toEqual({ backward: true, roiPool: true, threads: 1, float16: false, resident: true, externalBuffers: false });
-    expect(typeof (be as Backend<WasmTensor>).deformRoiPool).toBe('function');
-    expect(typeof (be as Backend<WasmTensor>).deformRoiPoolBackward).toBe('function');
+    expect(be.capabilities).toEqual({ threads: 1, float16: false, resident: true, externalBuffers: false });
+    // What it runs is derived from its kernel table: every op, both directions.
+    expect(listKernels(be as Backend<WasmTensor>).map((k) => `${k.op} ${k.direction}`)).toEqual([
+      'deform_conv2d forward', 'deform_conv2d backward', 'deform_roi_pool forward', 'deform_roi_pool backward',
+    ]);
     await be.dispose();
   });
 

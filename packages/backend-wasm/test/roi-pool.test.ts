@@ -7,7 +7,7 @@
  * checked against the float64 oracle of @dcnv2/conformance with the conformance tolerances; and NaN
  * offsets, which must poison exactly their bin as on the cpu backend.
  */
-import { deformRoiPool, deformRoiPoolBackward, type RoiPoolGeometry, type RoiPoolGradRequest } from '@dcnv2/core';
+import { deformRoiPool, deformRoiPoolBackward, hasKernel, type RoiPoolGeometry, type RoiPoolGradRequest } from '@dcnv2/core';
 import {
   binSamplePositions,
   compareTensors,
@@ -197,8 +197,8 @@ describe('wasm RoI pooling: golden vectors', () => {
 
       it('runs the requested build and thread count and states roiPool', () => {
         expect(be.info).toMatchObject({ variant: v.simd, threads: v.threads, sharedMemory: v.threads > 1, workerUrl: v.threads > 1 ? expect.stringMatching(/\/dist\/worker\.js$/) : null });
-        expect(be.capabilities.roiPool).toBe(true);
-        expect(be.capabilities.backward).toBe(true);
+        expect(hasKernel(be, 'deform_roi_pool', 'forward')).toBe(true);
+        expect(hasKernel(be, 'deform_roi_pool', 'backward')).toBe(true);
       });
 
       for (const c of vectors.cases) {

@@ -16,14 +16,17 @@ import {
   DeviceLostError,
   DisposedError,
   LimitError,
+  OPS,
   ParamError,
   DcnError,
+  kernelsFromMethods,
   type Backend,
   type BackendCapabilities,
   type ConvGeometry,
   type ConvGradRequest,
   type ConvGrads,
   type ConvInputs,
+  type KernelTable,
   type RoiPoolGeometry,
   type RoiPoolGradRequest,
   type RoiPoolGrads,
@@ -199,10 +202,10 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   readonly storage: StorageType;
   /** See `WebGpuBackendOptions.maxMemoryBytes`. */
   readonly maxMemoryBytes: number;
+  /** The methods below, registered per op and direction (RoI pooling only at float32). */
+  readonly kernels: KernelTable<WebGpuTensor>;
   /** `float16` becomes true at `init` when the device has `shader-f16`. */
   private caps: BackendCapabilities = {
-    backward: true,
-    roiPool: true,
     threads: 1,
     float16: false,
     resident: true,
@@ -249,7 +252,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
     this.storage = precision === 'float16' ? 'f16' : 'f32';
     // RoI pooling is not offered at float16 yet: its RoI coordinates would be stored as binary16 too
     // (whole pixels only up to 2048, 1/16 px steps from 128), and no float16 tolerances judge it.
-    if (this.storage === 'f16') this.caps = { ...this.caps, roiPool: false };
+    this.kernels = kernelsFromMethods<WebGpuTensor>(this, this.storage === 'f16' ? [OPS.deform_conv2d] : [OPS.deform_conv2d, OPS.deform_roi_pool]);
   }
 
   /**

@@ -4,15 +4,16 @@
  *
  *   npx dcnv2-conformance --backend ./my-backend.js
  *
- * and grow it until nothing is skipped. It declares `backward: false` and `roiPool: false`, so the suite
+ * and grow it until nothing is skipped. It registers one kernel, deform_conv2d forward, so the suite
  * checks its forward pass (golden vectors from torchvision, properties, fuzzing against a float64
- * reference, onnxruntime-web, adversarial inputs) and reports the gradient checks and RoI pooling as
- * skipped, with the reason. The contract is the `Backend` interface of @dcnv2/core (see its README,
- * "Writing a backend"): core validates every call and hands the kernel a resolved `ConvGeometry`.
+ * reference, onnxruntime-web, adversarial inputs) and reports the kernels it lacks (deform_conv2d
+ * backward, deform_roi_pool forward and backward) as missing, by op and direction. The contract is the
+ * `Backend` interface of @dcnv2/core (see its README, "Writing a backend"): core validates every call
+ * and hands the kernel a resolved `ConvGeometry`.
  */
 
 /** @type {import('@dcnv2/core').BackendCapabilities} */
-const capabilities = { backward: false, roiPool: false, threads: 1, float16: false, resident: false, externalBuffers: false };
+const capabilities = { threads: 1, float16: false, resident: false, externalBuffers: false };
 
 /**
  * Bilinear sample of plane `v` (H x W, starting at `base`) at (y, x), as torchvision does: 0 once the
@@ -84,9 +85,11 @@ function createMyBackend() {
     upload: (data) => Float32Array.from(data), // copy: the caller may reuse its array after the call
     download: async (handle) => Float32Array.from(handle),
     release() {}, // nothing to free: the garbage collector reclaims the arrays
-    deformConv2d: deformConv2dForward,
-    // With `backward: true` add deformConv2dBackward(g, inputs, gradOutput, want); with `roiPool: true`,
-    // deformRoiPool(g, inputs) (and deformRoiPoolBackward when both are true).
+    // Kernels by op and direction; each gets one argument object. Add `backward({ geometry, inputs,
+    // gradOutput, want })` here, and `deform_roi_pool: { forward, backward }`, as you write them.
+    kernels: {
+      deform_conv2d: { forward: ({ geometry, inputs }) => deformConv2dForward(geometry, inputs) },
+    },
     dispose() {},
   };
   return backend;

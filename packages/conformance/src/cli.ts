@@ -64,11 +64,14 @@ async function run(o: CliOptions): Promise<number> {
       skipped.push(...result.skipped);
     }
     for (const s of skipped) out(formatSkip(s));
+    // A new backend's to-do list: every kernel it does not have yet, by op and direction.
+    const missing = skipped.flatMap((s) => (s.missing ? [s.missing] : []));
+    if (missing.length > 0) out(`missing kernels: ${missing.map((m) => `${m.op} ${m.direction}`).join(', ')}`);
     const passed = rows.filter((r) => r.pass).length;
     const failed = rows.length - passed;
     const summary = formatSummary({ passed, failed, skipped });
     if (o.json !== undefined) {
-      const doc = { backend: backend.name, others: backends.slice(1).map((b) => b.name), op: o.op ?? 'all', ops: plans.map((p) => p.op), suites, seed, fuzzCases, blockedCases, vectors: vectors ?? null, passed, failed, skipped, summary, rows };
+      const doc = { backend: backend.name, others: backends.slice(1).map((b) => b.name), op: o.op ?? 'all', ops: plans.map((p) => p.op), suites, seed, fuzzCases, blockedCases, vectors: vectors ?? null, passed, failed, skipped, missing, summary, rows };
       writeFileSync(resolve(userDirectory(), o.json), `${JSON.stringify(doc, jsonNumbers, 1)}\n`);
     }
     out(summary);

@@ -12,6 +12,7 @@ import {
   type DeformConv2dArgs,
   type DeformConv2dParams,
   type GradName,
+  hasKernel,
 } from '@dcnv2/core';
 import { deformConv2dBackwardF64, deformConv2dF64, type ConvGradsF64 } from './reference/deform-conv2d-f64.js';
 
@@ -45,9 +46,14 @@ export function convParams(g: ConvGeometry): DeformConv2dParams {
   };
 }
 
-/** True when the backend says it implements backward and actually has the method. */
+/** True when the backend has a deform_conv2d forward kernel. */
+export function hasConvForward(b: Backend): boolean {
+  return hasKernel(b, 'deform_conv2d', 'forward');
+}
+
+/** True when the backend has a deform_conv2d backward kernel. */
 export function hasBackward(b: Backend): boolean {
-  return b.capabilities.backward === true && typeof b.deformConv2dBackward === 'function';
+  return hasKernel(b, 'deform_conv2d', 'backward');
 }
 
 /** The case's tensors as the op's `args`, each input of the op table shaped by its shape function. */

@@ -12,6 +12,7 @@ import {
   type DeformRoiPoolParams,
   type RoiPoolGeometry,
   type RoiPoolGradName,
+  hasKernel,
 } from '@dcnv2/core';
 import { deformRoiPoolBackwardF64, deformRoiPoolF64, type RoiPoolGradsF64 } from './reference/deform-roi-pool-f64.js';
 
@@ -42,14 +43,14 @@ export function roiPoolParams(g: RoiPoolGeometry): DeformRoiPoolParams {
   return { outputSize: [g.pooledH, g.pooledW], spatialScale: g.spatialScale, samplingRatio: g.samplingRatio, gamma: g.gamma };
 }
 
-/** True when the backend says it implements RoI pooling and has the method. */
+/** True when the backend has a deform_roi_pool forward kernel. */
 export function hasRoiPool(b: Backend): boolean {
-  return b.capabilities.roiPool === true && typeof b.deformRoiPool === 'function';
+  return hasKernel(b, 'deform_roi_pool', 'forward');
 }
 
-/** True when the backend also implements the RoI pooling backward. */
+/** True when the backend also has the deform_roi_pool backward kernel. */
 export function hasRoiPoolBackward(b: Backend): boolean {
-  return hasRoiPool(b) && b.capabilities.backward === true && typeof b.deformRoiPoolBackward === 'function';
+  return hasRoiPool(b) && hasKernel(b, 'deform_roi_pool', 'backward');
 }
 
 /** A gradient exists only where its input does (a required input always, an optional one when the case has it). */

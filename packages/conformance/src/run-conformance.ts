@@ -3,7 +3,7 @@
  * collects one row per case and tensor, plus what was skipped and why. A run passes when no row failed;
  * skipped parts are reported, never counted as passed.
  */
-import type { Backend, MaybePromise } from '@dcnv2/core';
+import { hasKernel, KERNEL_DIRECTIONS, type Backend, type KernelDirection, type MaybePromise } from '@dcnv2/core';
 import { convAdversarialSuite } from './suites/adversarial/conv-probes.js';
 import { crossSuite } from './suites/cross.js';
 import { fuzzSuite } from './suites/fuzz.js';
@@ -12,7 +12,6 @@ import { gradcheckSuite } from './suites/gradcheck.js';
 import { onnxSuite } from './suites/onnx.js';
 import { propertiesSuite } from './suites/properties.js';
 import { ROI_SUITES, roiSuiteLabel } from './suites/roi-pool/index.js';
-import { hasRoiPool } from './roi-pool-case.js';
 import { errorRow, SUITE_NAMES, type ConformanceRow, type SkipEntry, type Suite, type SuiteContext, type SuiteName } from './suites/types.js';
 import { defaultVectorsFiles, loadVectors, type VectorsOp } from './vectors.js';
 
@@ -55,6 +54,14 @@ export interface ConformanceResult {
   readonly passed: number;
   readonly failed: number;
   readonly skipped: SkipEntry[];
+  /** The kernels of the run's op the backend does not have (each also a skipped entry): what is left to write. */
+  readonly missing: readonly MissingKernel[];
+}
+
+/** A kernel a backend lacks, by op and direction. */
+export interface MissingKernel {
+  readonly op: string;
+  readonly direction: KernelDirection;
 }
 
 const SUITES: Readonly<Record<SuiteName, Suite>> = {
@@ -69,8 +76,8 @@ const SUITES: Readonly<Record<SuiteName, Suite>> = {
 
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceResult> {
   const { backend } = options;
-  if (typeof backend !== 'object' || backend === null || typeof backend.deformConv2d !== 'function') {
-    throw new TypeError('runConformance: options.backend must be a Backend (with deformConv2d)');
+  if (typeof backend !== 'object' || backend === null || typeof backend.upload !== 'function' || typeof backend.download !== 'function') {
+    throw new TypeError('runConformance: options.backend must be a Backend (with upload, download, release and its kernels)');
   }
   const op = options.op ?? 'deform_conv2d';
   const suites = options.suites ?? SUITE_NAMES;
@@ -94,8 +101,13 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   };
 
   if (op !== 'deform_conv2d' && op !== 'deform_roi_pool') throw new TypeError(`runConformance: unknown op ${JSON.stringify(op)}`);
+  // What the backend lacks is derived from its kernels and reported by op and direction, never passed.
+  const missing = KERNEL_DIRECTIONS.filter((d) => !hasKernel(backend, op, d)).map((direction) => ({ op, direction }));
+  for (const m of missing) addSkip({ suite: op, reason: `missing kernel ${m.op} ${m.direction}: backend ${backend.name} has none`, missing: m });
   const base = { backend, others: options.others ?? [], seed, fuzzCases, blockedCases, vectors: options.vectors, ...(options.create ? { create: options.create } : {}) };
-  if (op === 'deform_roi_pool') {
+  if (!hasKernel(backend, op, 'forward')) {
+    checkVectorsOnly(options, op, suites, addRow);
+  } else if (op === 'deform_roi_pool') {
     await runRoiPool(options, suites, base, addRow, addSkip);
   } else {
     for (const name of suites) {
@@ -103,13 +115,23 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     }
   }
   const passed = rows.filter((r) => r.pass).length;
-  return { rows, passed, failed: rows.length - passed, skipped };
+  return { rows, passed, failed: rows.length - passed, skipped, missing };
 }
 
 /**
- * deform_roi_pool: a backend without the capability is skipped with the reason (never passed), after its
- * vectors are loaded and checked, so a malformed file fails the run whatever the backend.
+ * A backend without the op's forward kernel runs none of its suites; its vectors are still loaded and
+ * checked, so a malformed file fails the run whatever the backend.
  */
+function checkVectorsOnly(options: ConformanceOptions, op: VectorsOp, suites: readonly SuiteName[], row: (r: ConformanceRow) => void): void {
+  if (!suites.includes('golden')) return;
+  try {
+    for (const f of options.vectors ?? defaultVectorsFiles(op)) loadVectors(f, op);
+  } catch (e) {
+    row(errorRow(op === 'deform_roi_pool' ? roiSuiteLabel('golden') : 'golden', '(vectors)', '-', e));
+  }
+}
+
+/** deform_roi_pool, on a backend that has its forward kernel. */
 async function runRoiPool(
   options: ConformanceOptions,
   suites: readonly SuiteName[],
@@ -117,17 +139,6 @@ async function runRoiPool(
   row: (r: ConformanceRow) => void,
   skip: (s: SkipEntry) => void,
 ): Promise<void> {
-  if (!hasRoiPool(options.backend)) {
-    if (suites.includes('golden')) {
-      try {
-        for (const f of options.vectors ?? defaultVectorsFiles('deform_roi_pool')) loadVectors(f, 'deform_roi_pool');
-      } catch (e) {
-        row(errorRow(roiSuiteLabel('golden'), '(vectors)', '-', e));
-      }
-    }
-    skip({ suite: 'deform_roi_pool', reason: `backend ${options.backend.name} has no roiPool capability` });
-    return;
-  }
   if (options.backend.precision === 'float16') {
     // Float16 storage rounds the RoI coordinates too (by up to 0.03 px at 64), which moves boxes and can
     // change adaptive sampling grids: no tolerance of the float32 rules covers that, so say so.

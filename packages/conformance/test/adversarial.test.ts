@@ -8,6 +8,7 @@ import type { Backend, ConvGeometry, ConvInputs } from '@dcnv2/core';
 import { LimitError } from '@dcnv2/core';
 import { describe, expect, it } from 'vitest';
 import { createReferenceBackend, formatReport, runConformance } from '../src/index.js';
+import { kernelOf, withKernelHooks } from './kernel-hooks.js';
 
 async function adversarial(backend: Backend, op: 'deform_conv2d' | 'deform_roi_pool' = 'deform_conv2d', create?: () => Backend) {
   return runConformance({ backend, op, suites: ['adversarial'], others: [createReferenceBackend()], ...(create ? { create } : {}) });
@@ -33,35 +34,39 @@ describe('adversarial suite', () => {
   });
 
   it('catches a backend that keeps the caller\'s array and reads it after an await', async () => {
-    const ref = createReferenceBackend();
+    const ref = kernelOf(createReferenceBackend());
     const lazy: Backend<Float32Array> = {
-      ...ref,
-      name: 'lazy',
+      ...withKernelHooks(createReferenceBackend(), 'lazy', {
+        async deformConv2d(g: ConvGeometry, inputs: ConvInputs<Float32Array>) {
+          await new Promise((r) => setTimeout(r, 0));
+          return ref.deformConv2d(g, inputs);
+        },
+      }),
       upload: (data) => data, // breaks the contract: upload must copy
-      async deformConv2d(g: ConvGeometry, inputs: ConvInputs<Float32Array>) {
-        await new Promise((r) => setTimeout(r, 0));
-        return ref.deformConv2d(g, inputs);
-      },
     };
     const failed = failedCases(await adversarial(lazy));
     expect(failed).toContain('mutate_after_call');
   });
 
   it('catches a GPU backend that returns zeros after a failed allocation, and passes one that throws LimitError', async () => {
-    const ref = createReferenceBackend();
+    const ref = kernelOf(createReferenceBackend());
     const limits = { maxStorageBufferBindingSize: 2 ** 20, maxBufferSize: 2 ** 20 };
     const big = (inputs: ConvInputs<Float32Array>) => inputs.input.length * 4 >= limits.maxStorageBufferBindingSize;
-    const zeros: Backend<Float32Array> = {
-      ...ref, name: 'zeros-gpu', device: { limits },
-      deformConv2d: (g, inputs) => (big(inputs) ? new Float32Array(g.batch * g.outChannels * g.outHeight * g.outWidth) : ref.deformConv2d(g, inputs)),
+    const zeros = {
+      ...withKernelHooks(createReferenceBackend(), 'zeros-gpu', {
+        deformConv2d: (g, inputs) => (big(inputs) ? new Float32Array(g.batch * g.outChannels * g.outHeight * g.outWidth) : ref.deformConv2d(g, inputs)),
+      }),
+      device: { limits },
     } as Backend<Float32Array>;
     expect(failedCases(await adversarial(zeros))).toEqual(expect.arrayContaining(['gpu_allocation_at_binding_limit', 'gpu_allocation_over_binding_limit']));
-    const typed: Backend<Float32Array> = {
-      ...ref, name: 'typed-gpu', device: { limits },
-      deformConv2d: (g, inputs) => {
-        if (big(inputs)) throw new LimitError({ argument: 'input', expected: `at most ${limits.maxStorageBufferBindingSize} bytes`, actual: inputs.input.length * 4 });
-        return ref.deformConv2d(g, inputs);
-      },
+    const typed = {
+      ...withKernelHooks(createReferenceBackend(), 'typed-gpu', {
+        deformConv2d: (g, inputs) => {
+          if (big(inputs)) throw new LimitError({ argument: 'input', expected: `at most ${limits.maxStorageBufferBindingSize} bytes`, actual: inputs.input.length * 4 });
+          return ref.deformConv2d(g, inputs);
+        },
+      }),
+      device: { limits },
     } as Backend<Float32Array>;
     const r = await adversarial(typed);
     expect(r.rows.filter((row) => row.case.startsWith('gpu_allocation')).map((row) => [row.case, row.pass])).toEqual([
@@ -71,17 +76,15 @@ describe('adversarial suite', () => {
   });
 
   it('catches a naive running float32 sum over the 2000x2000 kernel', async () => {
-    const ref = createReferenceBackend();
-    const naive: Backend<Float32Array> = {
-      ...ref,
-      name: 'naive-sum',
+    const ref = kernelOf(createReferenceBackend());
+    const naive = withKernelHooks(createReferenceBackend(), 'naive-sum', {
       deformConv2d(g, inputs) {
         if (g.kernelH !== 2000) return ref.deformConv2d(g, inputs);
         let acc = 0;
         for (let i = 0; i < inputs.weight.length; i++) acc = Math.fround(acc + Math.fround(inputs.input[i]! * inputs.weight[i]!));
         return Float32Array.of(acc);
       },
-    };
+    });
     expect(failedCases(await adversarial(naive))).toEqual(['long_reduction_2000x2000']);
   });
 });

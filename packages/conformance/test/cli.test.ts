@@ -88,10 +88,11 @@ describe('dcnv2-conformance', () => {
     // Relative to the directory the command runs from (the package folder here), like a user's ./my-backend.js.
     const r = runCli(['--backend', './examples/my-backend.js', '--quiet']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.last).toMatch(/^\d+ passed, 0 failed, 6 skipped$/);
+    expect(r.last).toMatch(/^\d+ passed, 0 failed, 8 skipped$/);
     expect(Number(r.last.split(' ')[0])).toBeGreaterThan(400);
     expect(r.stdout).toContain('skipped golden: backend has no backward');
-    expect(r.stdout).toContain('skipped deform_roi_pool: backend my-backend has no roiPool capability');
+    expect(r.stdout).toContain('skipped deform_roi_pool: missing kernel deform_roi_pool forward: backend my-backend has none');
+    expect(r.stdout).toContain('missing kernels: deform_conv2d backward, deform_roi_pool forward, deform_roi_pool backward');
     // The same module by absolute path, through --backend-module (the alias) and through --backend.
     const file = join(pkg, 'examples', 'my-backend.js');
     for (const flag of ['--backend', '--backend-module']) {
@@ -128,12 +129,13 @@ describe('dcnv2-conformance', () => {
     expect(golden.last).toBe('22 passed, 0 failed');
   }, 60_000);
 
-  it('--op deform_roi_pool: a backend without roiPool is skipped with the reason', () => {
-    const mod = writeBackendModule('no-roi', 'capabilities: { ...b.capabilities, roiPool: false }');
+  it('--op deform_roi_pool: a backend without RoI pooling kernels is skipped, each missing kernel named', () => {
+    const mod = writeBackendModule('no-roi', 'kernels: { deform_conv2d: b.kernels.deform_conv2d }');
     const r = runCli(['--backend-module', mod, '--op', 'deform_roi_pool']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('skipped deform_roi_pool: backend no-roi has no roiPool capability');
-    expect(r.last).toBe('0 passed, 0 failed, 1 skipped');
+    expect(r.stdout).toContain('skipped deform_roi_pool: missing kernel deform_roi_pool forward: backend no-roi has none');
+    expect(r.stdout).toContain('missing kernels: deform_roi_pool forward, deform_roi_pool backward');
+    expect(r.last).toBe('0 passed, 0 failed, 2 skipped');
   });
 
   it('--vectors without --op runs the op the file holds; a tampered RoI value fails', () => {

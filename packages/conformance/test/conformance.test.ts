@@ -15,6 +15,7 @@ import {
   runConformance,
   type ConformanceResult,
 } from '../src/index.js';
+import { withKernelHooks, withoutKernels } from './kernel-hooks.js';
 import { ortAvailable } from '../src/onnx/index.js';
 
 function expectClean(r: ConformanceResult): void {
@@ -111,39 +112,35 @@ describe('every suite passes on the float64 reference backend', () => {
 });
 
 describe('what is not run is reported as skipped, never as passed', () => {
-  const forwardOnly: Backend = {
-    ...createReferenceBackend(),
-    name: 'forward-only',
-    capabilities: { ...referenceBackend.capabilities, backward: false },
-    deformConv2dBackward: undefined,
-  };
+  const forwardOnly: Backend = withoutKernels(createReferenceBackend(), 'forward-only', [['deform_conv2d', 'backward']]);
 
   it('a backend without backward: no gradient rows, "backend has no backward" per suite', async () => {
     const r = await runConformance({ backend: forwardOnly, suites: ['golden', 'fuzz', 'properties', 'gradcheck'], fuzzCases: 20 });
     expectClean(r);
     expect(r.rows.filter((row) => row.tensor.startsWith('grad_') && !row.case.endsWith('f64-reference'))).toEqual([]);
-    expect(r.skipped.map((s) => s.suite).sort()).toEqual(['fuzz', 'golden', 'gradcheck', 'properties']);
-    for (const s of r.skipped) expect(s.reason).toContain('backend has no backward');
+    expect(r.skipped.map((s) => s.suite).sort()).toEqual(['deform_conv2d', 'fuzz', 'golden', 'gradcheck', 'properties']);
+    expect(r.missing).toEqual([{ op: 'deform_conv2d', direction: 'backward' }]);
+    expect(r.skipped[0]).toEqual({ suite: 'deform_conv2d', reason: 'missing kernel deform_conv2d backward: backend forward-only has none', missing: { op: 'deform_conv2d', direction: 'backward' } });
+    for (const s of r.skipped.slice(1)) expect(s.reason).toContain('backend has no backward');
   });
 
-  it('deform_roi_pool: skipped with the reason for a backend without the capability, after its vectors are checked', async () => {
-    const noRoi: Backend = { ...createReferenceBackend(), name: 'no-roi', capabilities: { ...referenceBackend.capabilities, roiPool: false } };
+  it('deform_roi_pool: each missing kernel skipped with the reason, after its vectors are checked', async () => {
+    const noRoi = withoutKernels(createReferenceBackend(), 'no-roi', [['deform_roi_pool', 'forward'], ['deform_roi_pool', 'backward']]);
     const r = await runConformance({ backend: noRoi, op: 'deform_roi_pool' });
     expect(r).toMatchObject({ passed: 0, failed: 0, rows: [] });
-    expect(r.skipped).toEqual([{ suite: 'deform_roi_pool', reason: 'backend no-roi has no roiPool capability' }]);
+    expect(r.skipped.map((s) => s.reason)).toEqual(['missing kernel deform_roi_pool forward: backend no-roi has none', 'missing kernel deform_roi_pool backward: backend no-roi has none']);
+    expect(r.missing).toEqual([{ op: 'deform_roi_pool', direction: 'forward' }, { op: 'deform_roi_pool', direction: 'backward' }]);
     const missing = await runConformance({ backend: noRoi, op: 'deform_roi_pool', vectors: ['/nonexistent/roi.json'] });
     expect(missing.failed).toBe(1);
     expect(missing.rows[0]).toMatchObject({ suite: 'roi-golden', case: '(vectors)', pass: false });
   });
 
   it('a backend that throws fails its rows with the error, and the run goes on', async () => {
-    const broken: Backend = {
-      ...createReferenceBackend(),
-      name: 'throws',
+    const broken = withKernelHooks(createReferenceBackend(), 'throws', {
       deformConv2d() {
         throw new Error('kernel exploded');
       },
-    };
+    });
     const r = await runConformance({ backend: broken, suites: ['golden'] });
     const outputs = r.rows.filter((row) => row.tensor === 'output');
     expect(outputs).toHaveLength(17);
@@ -171,7 +168,7 @@ describe('checkConformanceSuite: one suite summarised for a backend\'s own test'
   });
 
   it('failed rows, skips and a run with nothing passed are problems; skips and empty runs can be allowed', async () => {
-    const broken: Backend = { ...createReferenceBackend(), name: 'throws', deformRoiPool() { throw new Error('roi kernel exploded'); } };
+    const broken = withKernelHooks(createReferenceBackend(), 'throws', { deformRoiPool() { throw new Error('roi kernel exploded'); } });
     const failing = await checkConformanceSuite({ backend: broken, op: 'deform_roi_pool', suite: 'golden' });
     expect(failing.problems).toHaveLength(6);
     // Core wraps what a backend throws as a BackendError that keeps the message.

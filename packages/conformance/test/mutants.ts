@@ -4,16 +4,17 @@
  */
 import type { Backend, ConvGeometry, ConvGradRequest, ConvGrads, ConvInputs } from '@dcnv2/core';
 import { createReferenceBackend, deformConv2dBackwardF64, deformConv2dF64, type ConvTensors } from '../src/index.js';
+import { kernelOf, withKernelHooks } from './kernel-hooks.js';
 
 type Forward = (g: ConvGeometry, x: ConvInputs<Float32Array>) => Float32Array;
 type Backward = (g: ConvGeometry, x: ConvInputs<Float32Array>, gradOutput: Float32Array, want: ConvGradRequest) => ConvGrads<Float32Array>;
 
-const honest = createReferenceBackend();
+const honest = kernelOf(createReferenceBackend());
 const honestForward: Forward = (g, x) => honest.deformConv2d(g, x) as Float32Array;
-const honestBackward: Backward = (g, x, go, want) => honest.deformConv2dBackward!(g, x, go, want) as ConvGrads<Float32Array>;
+const honestBackward: Backward = (g, x, go, want) => honest.deformConv2dBackward(g, x, go, want) as ConvGrads<Float32Array>;
 
 export function wrapReference(name: string, hooks: { forward?: Forward; backward?: Backward }): Backend<Float32Array> {
-  return { ...createReferenceBackend(), name, deformConv2d: hooks.forward ?? honestForward, deformConv2dBackward: hooks.backward ?? honestBackward };
+  return withKernelHooks(createReferenceBackend(), name, { deformConv2d: hooks.forward ?? honestForward, deformConv2dBackward: hooks.backward ?? honestBackward });
 }
 
 const f32 = (a: Float64Array) => Float32Array.from(a);

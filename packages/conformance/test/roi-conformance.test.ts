@@ -8,6 +8,7 @@ import type { Backend } from '@dcnv2/core';
 import { ortAvailable } from '../src/onnx/index.js';
 import { ONNX_ROI_CASES } from '../src/suites/roi-pool/onnx.js';
 import { createReferenceBackend, DEFAULT_BLOCKED_CASES, DEFAULT_FUZZ_CASES, formatReport, ROI_PROPERTIES, referenceBackend, runConformance, type ConformanceResult } from '../src/index.js';
+import { withKernelHooks, withoutKernels } from './kernel-hooks.js';
 
 function expectClean(r: ConformanceResult): void {
   expect(r.failed, formatReport(r, { quiet: true })).toBe(0);
@@ -103,18 +104,15 @@ describe('every RoI pooling suite passes on the float64 reference backend', () =
 });
 
 describe('what is not run is reported as skipped, never as passed', () => {
-  const forwardOnly: Backend = {
-    ...createReferenceBackend(),
-    name: 'roi-forward-only',
-    deformRoiPoolBackward: undefined,
-  };
+  const forwardOnly: Backend = withoutKernels(createReferenceBackend(), 'roi-forward-only', [['deform_roi_pool', 'backward']]);
 
   it('a backend without RoI pooling backward: no gradient rows, one skip per suite', async () => {
     const r = await runConformance({ backend: forwardOnly, op, suites: ['golden', 'fuzz', 'properties', 'gradcheck'], fuzzCases: 20 });
     expectClean(r);
     expect(r.rows.filter((row) => row.tensor.startsWith('grad_') && !row.case.endsWith('f64-reference'))).toEqual([]);
-    expect(r.skipped.map((s) => s.suite).sort()).toEqual(['roi-fuzz', 'roi-golden', 'roi-gradcheck', 'roi-properties']);
-    for (const s of r.skipped) expect(s.reason).toContain('no RoI pooling backward');
+    expect(r.skipped.map((s) => s.suite).sort()).toEqual(['deform_roi_pool', 'roi-fuzz', 'roi-golden', 'roi-gradcheck', 'roi-properties']);
+    expect(r.missing).toEqual([{ op: 'deform_roi_pool', direction: 'backward' }]);
+    for (const s of r.skipped.slice(1)) expect(s.reason).toContain('no RoI pooling backward');
   });
 
   it('a float16 backend is skipped with the reason: the RoI rules are float32 rules', async () => {
@@ -128,20 +126,18 @@ describe('what is not run is reported as skipped, never as passed', () => {
   });
 
   it('cross leaves out, with the reason, other backends that cannot pool', async () => {
-    const noRoi: Backend = { ...createReferenceBackend(), name: 'no-roi', capabilities: { ...referenceBackend.capabilities, roiPool: false } };
+    const noRoi = withoutKernels(createReferenceBackend(), 'no-roi', [['deform_roi_pool', 'forward'], ['deform_roi_pool', 'backward']]);
     const r = await runConformance({ backend: referenceBackend, others: [noRoi], op, suites: ['cross'] });
     expect(r.rows).toEqual([]);
-    expect(r.skipped.map((s) => s.reason)).toEqual([expect.stringContaining('no-roi: no roiPool capability'), expect.stringContaining('no other backend')]);
+    expect(r.skipped.map((s) => s.reason)).toEqual([expect.stringContaining('no-roi: no deform_roi_pool forward kernel'), expect.stringContaining('no other backend')]);
   });
 
   it('a backend that throws fails its rows with the error, and the run goes on', async () => {
-    const broken: Backend = {
-      ...createReferenceBackend(),
-      name: 'throws',
+    const broken = withKernelHooks(createReferenceBackend(), 'throws', {
       deformRoiPool() {
         throw new Error('roi kernel exploded');
       },
-    };
+    });
     const r = await runConformance({ backend: broken, op, suites: ['golden'] });
     const outputs = r.rows.filter((row) => row.tensor === 'output');
     expect(outputs).toHaveLength(6);

@@ -4,17 +4,18 @@
  */
 import type { Backend, RoiPoolGeometry, RoiPoolGradRequest, RoiPoolGrads, RoiPoolInputs } from '@dcnv2/core';
 import { bilinear, binSamplePositions, createReferenceBackend, roiFrame } from '../src/index.js';
+import { kernelOf, withKernelHooks } from './kernel-hooks.js';
 
 type Inputs = RoiPoolInputs<Float32Array>;
 type Forward = (g: RoiPoolGeometry, x: Inputs) => Float32Array;
 type Backward = (g: RoiPoolGeometry, x: Inputs, gradOutput: Float32Array, want: RoiPoolGradRequest) => RoiPoolGrads<Float32Array>;
 
-const honest = createReferenceBackend();
-const honestForward: Forward = (g, x) => honest.deformRoiPool!(g, x) as Float32Array;
-const honestBackward: Backward = (g, x, go, want) => honest.deformRoiPoolBackward!(g, x, go, want) as RoiPoolGrads<Float32Array>;
+const honest = kernelOf(createReferenceBackend());
+const honestForward: Forward = (g, x) => honest.deformRoiPool(g, x) as Float32Array;
+const honestBackward: Backward = (g, x, go, want) => honest.deformRoiPoolBackward(g, x, go, want) as RoiPoolGrads<Float32Array>;
 
 export function wrapRoiReference(name: string, hooks: { forward?: Forward; backward?: Backward }): Backend<Float32Array> {
-  return { ...createReferenceBackend(), name, deformRoiPool: hooks.forward ?? honestForward, deformRoiPoolBackward: hooks.backward ?? honestBackward };
+  return withKernelHooks(createReferenceBackend(), name, { deformRoiPool: hooks.forward ?? honestForward, deformRoiPoolBackward: hooks.backward ?? honestBackward });
 }
 
 /** Swaps the x and y planes of an [R, 2, ph, pw] tensor. */

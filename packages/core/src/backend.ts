@@ -4,14 +4,13 @@
  * (a Float32Array on cpu, a GPUBuffer on webgpu, ...): inputs arrive as handles, outputs leave as handles,
  * and core decides when to read them back, so a GPU backend can chain ops without leaving the device.
  */
-import type { ConvGeometry } from './conv-params.js';
-import type { RoiPoolGeometry, RoiPoolInputs, RoiPoolGradRequest, RoiPoolGrads } from './roi-pool-params.js';
+import type { KernelTable } from './kernels.js';
 
+/**
+ * What a backend's hardware and storage allow. Which ops and directions it runs is not declared here:
+ * it is derived from its kernels (`listKernels`, `hasKernel`).
+ */
 export interface BackendCapabilities {
-  /** Implements `deformConv2dBackward`. */
-  readonly backward: boolean;
-  /** Implements `deformRoiPool` (and `deformRoiPoolBackward` when `backward` is true too). */
-  readonly roiPool: boolean;
   /** Largest number of threads it can use (1: single-threaded). */
   readonly threads: number;
   /** Can store tensors as float16 (with float32 accumulation). */
@@ -22,7 +21,7 @@ export interface BackendCapabilities {
   readonly externalBuffers: boolean;
 }
 
-/** The tensors of one convolution call. `mask` null = DCNv1 (mask 1); `bias` null = 0. */
+/** The tensors of one convolution call (a `deform_conv2d` kernel's inputs). `mask` null = DCNv1 (mask 1); `bias` null = 0. */
 export interface ConvInputs<H> {
   readonly input: H;
   readonly weight: H;
@@ -73,15 +72,11 @@ export interface Backend<H = unknown> {
    */
   adopt?(external: unknown, shape: readonly number[]): H;
 
-  /** Forward: returns a new handle `[N, Cout, Ho, Wo]`. */
-  deformConv2d(g: ConvGeometry, inputs: ConvInputs<H>): MaybePromise<H>;
-  /** Backward (when `capabilities.backward`): gradients of sum(output * gradOutput). */
-  deformConv2dBackward?(g: ConvGeometry, inputs: ConvInputs<H>, gradOutput: H, want: ConvGradRequest): MaybePromise<ConvGrads<H>>;
-
-  /** RoI pooling forward (when `capabilities.roiPool`): `[R, C, ph, pw]`. */
-  deformRoiPool?(g: RoiPoolGeometry, inputs: RoiPoolInputs<H>): MaybePromise<H>;
-  /** RoI pooling backward (when `capabilities.roiPool && capabilities.backward`). */
-  deformRoiPoolBackward?(g: RoiPoolGeometry, inputs: RoiPoolInputs<H>, gradOutput: H, want: RoiPoolGradRequest): MaybePromise<RoiPoolGrads<H>>;
+  /**
+   * Its kernels, by op and direction (`{ deform_conv2d: { forward, backward }, deform_roi_pool: { forward } }`).
+   * Core reads this table for every call; a kernel it lacks is a `CapabilityError` naming op and direction.
+   */
+  readonly kernels: KernelTable<H>;
 
   /** Frees everything (workers, devices, pools). The backend is unusable afterwards. */
   dispose(): MaybePromise<void>;

@@ -12,5 +12,30 @@ export { checkTensor } from './validate-tensor.js';
 export { resolveBackend, type OpOptions, type Result } from './op-call.js';
 export * from './deform-conv2d.js';
 export * from './deform-roi-pool.js';
-export { OPS, OP_NAMES, opDescriptor, type OpName, type OpDescriptor, type OpTypes, type OpInputName, type OpGradName, type OpShapes } from './ops.js';
+export { OPS, OP_NAMES, opDescriptor, registerOp, listOps, type OpName, type OpDescriptor, type OpTypes, type OpInputName, type OpGradName, type OpShapes } from './ops.js';
+export { defineOp, isOpDescriptor, type OpDefinition, type OpDescriptorOf, type AnyOpDescriptor, type ShapesOf } from './op-definition.js';
+export { takeOpArgs, type TakenArgs } from './op-args.js';
+export type { TakenTensor } from './intake.js';
+export { runOp, runOpBackward, type RunBackwardOptions } from './run-op.js';
+export {
+  KERNEL_DIRECTIONS,
+  registerKernel,
+  findKernel,
+  hasKernel,
+  listKernels,
+  requireKernel,
+  kernelsFromMethods,
+  type BuiltinKernelMethods,
+  type KernelDirection,
+  type KernelTable,
+  type BuiltinKernels,
+  type OpKernels,
+  type ForwardKernel,
+  type BackwardKernel,
+  type ForwardCall,
+  type BackwardCall,
+  type KernelRegistration,
+  type AnyKernel,
+  type InputHandles,
+} from './kernels.js';
 export type { OpInputSpec, OpParamSpec } from './op-specs.js';

@@ -41,7 +41,7 @@ export async function runOnBackend<T>(backend: Backend, what: string, work: () =
 
 export function resolveBackend(b: string | Backend | undefined): Backend {
   if (b === undefined || typeof b === 'string') return getBackend(b);
-  if (typeof b === 'object' && b !== null && typeof (b as Backend).deformConv2d === 'function') return b;
+  if (typeof b === 'object' && b !== null && typeof (b as Backend).upload === 'function' && typeof (b as Backend).download === 'function') return b;
   throw new BackendError({ argument: 'options.backend', expected: 'a backend name or a Backend', actual: b });
 }
 

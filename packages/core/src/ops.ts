@@ -7,10 +7,11 @@
  */
 import { convShapes, type ConvGeometry, type DeformConv2dParams } from './conv-params.js';
 import { ParamError } from './errors.js';
-import { DEFORM_CONV2D_SPEC, DEFORM_ROI_POOL_SPEC, type OpInputSpec, type OpParamSpec } from './op-specs.js';
+import { defineOp, isOpDescriptor, type AnyOpDescriptor, type OpDescriptorOf } from './op-definition.js';
+import { DEFORM_CONV2D_SPEC, DEFORM_ROI_POOL_SPEC } from './op-specs.js';
 import { roiPoolShapes, type DeformRoiPoolParams, type RoiPoolGeometry } from './roi-pool-params.js';
-import { resolveConvGeometry, type ConvShapeArgs } from './validate-conv.js';
-import { resolveRoiPoolGeometry, type RoiPoolShapeArgs } from './validate-roi-pool.js';
+import { checkGradOutputShape, convGeometryOf, type ConvShapeArgs } from './validate-conv.js';
+import { checkRoiGradOutputShape, checkRoiValues, roiGeometryOf, type RoiPoolShapeArgs } from './validate-roi-pool.js';
 
 /** What differs between ops, by op name. */
 export interface OpTypes {
@@ -38,80 +39,80 @@ export type OpGradName<N extends OpName> = OpTypes[N]['grad'];
 /** Shapes of every tensor of a call: each input (as it is, or would be, when present) and the output. */
 export type OpShapes<N extends OpName> = { readonly [K in OpInputName<N> | 'output']: readonly number[] };
 
-/** One op, declared once. */
-export interface OpDescriptor<N extends OpName = OpName> {
-  /** Snake case, as torchvision / mmcv / ONNX tooling spell it: `deform_conv2d`, `deform_roi_pool`. */
-  readonly name: N;
-  /** Tensor inputs in call order; `optional` ones may be omitted or null. */
-  readonly inputs: readonly OpInputSpec<OpInputName<N>>[];
-  /** `gradOutput` of a backward call: shaped like the output. */
-  readonly gradOutput: { readonly rank: number; readonly dims: string };
-  /** The fields of `params`, with their defaults (`required`: no default). */
-  readonly params: readonly OpParamSpec<keyof OpTypes[N]['params'] & string>[];
-  /** The inputs that get a gradient, in the order a backward call delivers them. */
-  readonly grads: readonly OpGradName<N>[];
-  /**
-   * Validates a call's tensors (shapes, not data) and parameters with core's checks (typed errors, the
-   * same messages as the op itself) and returns the resolved geometry backends receive.
-   */
-  resolveGeometry(args: OpTypes[N]['args'], params?: OpTypes[N]['params']): OpTypes[N]['geometry'];
-  /**
-   * The one shape function: the shape of every input (optional ones as they would be), of the output
-   * (also `gradOutput`'s) and so of every gradient (gradient `k` has the shape of input `k`).
-   */
-  shapes(g: OpTypes[N]['geometry']): OpShapes<N>;
-  /** Whether a call of geometry `g` has input `name` (required inputs: always). */
-  hasInput(g: OpTypes[N]['geometry'], name: OpInputName<N>): boolean;
-  /**
-   * The request a backward call hands its backend: each gradient named in `names` whose input the call
-   * has (core never asks for the gradient of an absent input).
-   */
-  gradRequest(g: OpTypes[N]['geometry'], names: readonly OpGradName<N>[]): { readonly [K in OpGradName<N>]: boolean };
-}
-
-function gradRequestOf<N extends OpName>(d: Pick<OpDescriptor<N>, 'grads' | 'hasInput'>) {
-  return (g: OpTypes[N]['geometry'], names: readonly OpGradName<N>[]) => {
-    const want = {} as { [K in OpGradName<N>]: boolean };
-    for (const k of d.grads) want[k] = names.includes(k) && d.hasInput(g, k);
-    return want;
-  };
-}
+/** One built-in op, declared once (see `OpDescriptorOf` for each field). */
+export type OpDescriptor<N extends OpName = OpName> = OpDescriptorOf<
+  OpTypes[N]['geometry'],
+  OpInputName<N>,
+  OpGradName<N>,
+  keyof OpTypes[N]['params'] & string,
+  OpTypes[N]['args']
+> & { readonly name: N };
 
 const convHas = (g: ConvGeometry, name: OpInputName<'deform_conv2d'>): boolean =>
   name === 'mask' ? g.hasMask : name === 'bias' ? g.hasBias : true;
 const roiHas = (g: RoiPoolGeometry, name: OpInputName<'deform_roi_pool'>): boolean =>
   name === 'offset' ? g.hasOffset : name === 'mask' ? g.hasMask : true;
 
-const DEFORM_CONV2D: OpDescriptor<'deform_conv2d'> = Object.freeze({
+const DEFORM_CONV2D = defineOp<ConvGeometry, OpInputName<'deform_conv2d'>, OpGradName<'deform_conv2d'>, keyof DeformConv2dParams & string, ConvShapeArgs>({
   ...DEFORM_CONV2D_SPEC,
-  resolveGeometry: (args: ConvShapeArgs, params?: DeformConv2dParams) => resolveConvGeometry(args, params),
+  functionName: 'deformConv2d',
+  geometry: convGeometryOf,
   shapes: convShapes,
   hasInput: convHas,
-  gradRequest: gradRequestOf<'deform_conv2d'>({ grads: DEFORM_CONV2D_SPEC.grads, hasInput: convHas }),
-});
+  checkGradOutput: checkGradOutputShape,
+}) as OpDescriptor<'deform_conv2d'>;
 
-const DEFORM_ROI_POOL: OpDescriptor<'deform_roi_pool'> = Object.freeze({
+const DEFORM_ROI_POOL = defineOp<RoiPoolGeometry, OpInputName<'deform_roi_pool'>, OpGradName<'deform_roi_pool'>, keyof DeformRoiPoolParams & string, RoiPoolShapeArgs>({
   ...DEFORM_ROI_POOL_SPEC,
+  functionName: 'deformRoiPool',
   // Its params are required: a missing one is validation's ParamError, as in the op.
-  resolveGeometry: (args: RoiPoolShapeArgs, params?: DeformRoiPoolParams) => resolveRoiPoolGeometry(args, params as DeformRoiPoolParams),
+  geometry: roiGeometryOf,
   shapes: roiPoolShapes,
   hasInput: roiHas,
-  gradRequest: gradRequestOf<'deform_roi_pool'>({ grads: DEFORM_ROI_POOL_SPEC.grads, hasInput: roiHas }),
-});
+  checkGradOutput: checkRoiGradOutputShape,
+  // RoI batch indices and corners steer memory access: kernels get core's checked copy.
+  checkValues: { rois: checkRoiValues },
+}) as OpDescriptor<'deform_roi_pool'>;
 
-/** Every op, by name. */
+/** The built-in ops, by name. */
 export const OPS: { readonly [N in OpName]: OpDescriptor<N> } = Object.freeze({
   deform_conv2d: DEFORM_CONV2D,
   deform_roi_pool: DEFORM_ROI_POOL,
 });
 
-/** The names of every op, in table order. */
+/** The names of the built-in ops, in table order. */
 export const OP_NAMES: readonly OpName[] = Object.freeze(Object.keys(OPS) as OpName[]);
 
-/** The descriptor of op `name`; an unknown name is a `ParamError`. */
-export function opDescriptor<N extends OpName>(name: N): OpDescriptor<N> {
-  if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(OPS, name)) {
-    throw new ParamError({ argument: 'name', expected: `an op name, one of ${OP_NAMES.join(', ')}`, actual: name });
+/** Ops defined outside core and registered with `registerOp`, by name. */
+const registered = new Map<string, AnyOpDescriptor>();
+
+/**
+ * Makes an op defined with `defineOp` callable by name (`runOp(name, ...)`, conformance, tools). Returns a
+ * function that removes it. A name already taken (built in or registered) is a `ParamError`.
+ */
+export function registerOp(descriptor: AnyOpDescriptor): () => void {
+  if (!isOpDescriptor(descriptor)) throw new ParamError({ argument: 'descriptor', expected: 'an op descriptor made by defineOp', actual: descriptor });
+  const name = descriptor.name;
+  if (Object.prototype.hasOwnProperty.call(OPS, name) || registered.has(name)) {
+    throw new ParamError({ argument: 'descriptor.name', expected: 'a name no other op has', actual: name });
   }
-  return OPS[name];
+  registered.set(name, descriptor);
+  return () => {
+    if (registered.get(name) === descriptor) registered.delete(name);
+  };
+}
+
+/** Every op's name: the built-in ones, then the registered ones. */
+export function listOps(): readonly string[] {
+  return [...OP_NAMES, ...registered.keys()];
+}
+
+/** The descriptor of op `name` (built in or registered); an unknown name is a `ParamError`. */
+export function opDescriptor<N extends OpName>(name: N): OpDescriptor<N>;
+export function opDescriptor(name: string): AnyOpDescriptor;
+export function opDescriptor(name: string): AnyOpDescriptor {
+  if (typeof name === 'string' && Object.prototype.hasOwnProperty.call(OPS, name)) return OPS[name as OpName] as AnyOpDescriptor;
+  const d = typeof name === 'string' ? registered.get(name) : undefined;
+  if (d === undefined) throw new ParamError({ argument: 'name', expected: `an op name, one of ${listOps().join(', ')}`, actual: name });
+  return d;
 }

@@ -5,8 +5,9 @@
  */
 import { convOutSize, convShapes, type ConvGeometry, type DeformConv2dParams } from './conv-params.js';
 import { DivisibilityError, LimitError, OutputSizeError, ParamError, ShapeError } from './errors.js';
-import { checkElementCount, checkKnownKeys, MAX_INT32, takeInt, takeList, takeObject, takeOptional, takeTensor, type TakenTensor } from './intake.js';
-import { DEFORM_CONV2D_SPEC as SPEC, describeArgs, paramDefault, paramNames } from './op-specs.js';
+import { checkElementCount, checkKnownKeys, MAX_INT32, takeInt, takeList, takeObject, takeTensor } from './intake.js';
+import { takeOpArgs, type TakenArgs } from './op-args.js';
+import { DEFORM_CONV2D_SPEC as SPEC, paramDefault, paramNames } from './op-specs.js';
 import { checkDim } from './validate-tensor.js';
 
 export interface ConvShapeArgs {
@@ -17,16 +18,8 @@ export interface ConvShapeArgs {
   readonly bias?: unknown;
 }
 
-/** The tensors of a convolution call, each taken once (see intake.ts). */
-export interface ConvTensors {
-  readonly input: TakenTensor;
-  readonly weight: TakenTensor;
-  readonly offset: TakenTensor;
-  readonly mask: TakenTensor | null;
-  readonly bias: TakenTensor | null;
-  /** Backward calls only. */
-  readonly gradOutput: TakenTensor | null;
-}
+/** The tensors of a convolution call, each taken once (see op-args.ts). */
+export type ConvTensors = TakenArgs<(typeof SPEC.inputs)[number]['name']>;
 
 const PARAM_NAMES = paramNames(SPEC);
 const DEFAULT_STRIDE = paramDefault(SPEC, 'stride');
@@ -34,23 +27,9 @@ const DEFAULT_PADDING = paramDefault(SPEC, 'padding');
 const DEFAULT_DILATION = paramDefault(SPEC, 'dilation');
 const DEFAULT_GROUPS = paramDefault(SPEC, 'groups');
 
-/**
- * Reads the call's tensors once: each field of `args` is read exactly one time. Other fields are allowed
- * (callers pass richer objects), unlike in `params` and `options`.
- */
+/** Reads a convolution call's tensors once (see op-args.ts). */
 export function takeConvArgs(args: unknown, backward: boolean): ConvTensors {
-  const a = takeObject(args, 'args', describeArgs(SPEC, backward));
-  // In the op table's order: input, weight, offset, mask?, bias?.
-  const [input, weight, offset, mask, bias] = SPEC.inputs.map((i) =>
-    i.optional ? takeOptional(a[i.name], i.name, i.rank, i.dims) : takeTensor(a[i.name], i.name, i.rank, i.dims));
-  return {
-    input: input!,
-    weight: weight!,
-    offset: offset!,
-    mask: mask ?? null,
-    bias: bias ?? null,
-    gradOutput: backward ? takeTensor(a.gradOutput, 'gradOutput', SPEC.gradOutput.rank, SPEC.gradOutput.dims) : null,
-  };
+  return takeOpArgs(SPEC, args, backward);
 }
 
 function resolvePair(v: unknown, argument: string, dflt: number, min: number, what: string): [number, number] {
@@ -114,11 +93,11 @@ export function resolveConvGeometry(args: ConvShapeArgs, rawParams?: DeformConv2
 }
 
 /** The geometry of a call whose tensors were taken with `takeConvArgs`. */
-export function convGeometryOf(t: ConvTensors, rawParams: unknown): ConvGeometry {
+export function convGeometryOf(t: Omit<ConvTensors, 'gradOutput'>, rawParams: unknown): ConvGeometry {
   const params = takeParams(rawParams);
-  const x = t.input.shape;
-  const w = t.weight.shape;
-  const off = t.offset.shape;
+  const x = t.input!.shape; // required inputs are never null once taken
+  const w = t.weight!.shape;
+  const off = t.offset!.shape;
   const hasMask = t.mask !== null;
   const hasBias = t.bias !== null;
   const m = t.mask?.shape ?? null;

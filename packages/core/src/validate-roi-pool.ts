@@ -4,9 +4,10 @@
  * backend must be able to trust them). Every failure is a typed `DcnError`.
  */
 import { LimitError, ParamError, ShapeError, ValueError } from './errors.js';
-import { checkElementCount, checkKnownKeys, takeInt, takeList, takeObject, takeOptional, takeTensor, type TakenTensor } from './intake.js';
+import { checkElementCount, checkKnownKeys, takeInt, takeList, takeObject, takeTensor } from './intake.js';
+import { takeOpArgs, type TakenArgs } from './op-args.js';
 import { roiPoolShapes, roiSamplingGrid, type DeformRoiPoolParams, type RoiPoolGeometry } from './roi-pool-params.js';
-import { DEFORM_ROI_POOL_SPEC as SPEC, describeArgs, paramDefault, paramNames } from './op-specs.js';
+import { DEFORM_ROI_POOL_SPEC as SPEC, paramDefault, paramNames } from './op-specs.js';
 import { checkDim } from './validate-tensor.js';
 
 export interface RoiPoolShapeArgs {
@@ -16,15 +17,8 @@ export interface RoiPoolShapeArgs {
   readonly mask?: unknown;
 }
 
-/** The tensors of a RoI pooling call, each taken once (see intake.ts). */
-export interface RoiPoolTensors {
-  readonly input: TakenTensor;
-  readonly rois: TakenTensor;
-  readonly offset: TakenTensor | null;
-  readonly mask: TakenTensor | null;
-  /** Backward calls only. */
-  readonly gradOutput: TakenTensor | null;
-}
+/** The tensors of a RoI pooling call, each taken once (see op-args.ts). */
+export type RoiPoolTensors = TakenArgs<(typeof SPEC.inputs)[number]['name']>;
 
 /**
  * Most bilinear samples one bin may take. An adaptive grid (samplingRatio 0) grows with the RoI, so a
@@ -49,22 +43,9 @@ const DEFAULT_SPATIAL_SCALE = paramDefault(SPEC, 'spatialScale');
 const DEFAULT_SAMPLING_RATIO = paramDefault(SPEC, 'samplingRatio');
 const DEFAULT_GAMMA = paramDefault(SPEC, 'gamma');
 
-/**
- * Reads the call's tensors once: each field of `args` is read exactly one time. Other fields are allowed
- * (callers pass richer objects), unlike in `params` and `options`.
- */
+/** Reads a RoI pooling call's tensors once (see op-args.ts). */
 export function takeRoiArgs(args: unknown, backward: boolean): RoiPoolTensors {
-  const a = takeObject(args, 'args', describeArgs(SPEC, backward));
-  // In the op table's order: input, rois, offset?, mask?.
-  const [input, rois, offset, mask] = SPEC.inputs.map((i) =>
-    i.optional ? takeOptional(a[i.name], i.name, i.rank, i.dims) : takeTensor(a[i.name], i.name, i.rank, i.dims));
-  return {
-    input: input!,
-    rois: rois!,
-    offset: offset ?? null,
-    mask: mask ?? null,
-    gradOutput: backward ? takeTensor(a.gradOutput, 'gradOutput', SPEC.gradOutput.rank, SPEC.gradOutput.dims) : null,
-  };
+  return takeOpArgs(SPEC, args, backward);
 }
 
 function resolveOutputSize(v: unknown): [number, number] {
@@ -98,7 +79,7 @@ export function resolveRoiPoolGeometry(args: RoiPoolShapeArgs, rawParams: Deform
 }
 
 /** The geometry of a call whose tensors were taken with `takeRoiArgs`. */
-export function roiGeometryOf(t: RoiPoolTensors, rawParams: unknown): RoiPoolGeometry {
+export function roiGeometryOf(t: Omit<RoiPoolTensors, 'gradOutput'>, rawParams: unknown): RoiPoolGeometry {
   const params = takeObject(rawParams, 'params', PARAMS_SHAPE);
   checkKnownKeys(params, 'params', KNOWN_PARAMS);
   const [pooledH, pooledW] = resolveOutputSize(params.outputSize);
@@ -109,8 +90,8 @@ export function roiGeometryOf(t: RoiPoolTensors, rawParams: unknown): RoiPoolGeo
     throw new LimitError({ argument: 'params.samplingRatio', expected: `at most ${Math.sqrt(MAX_SAMPLES_PER_BIN)} (samplingRatio^2 <= ${MAX_SAMPLES_PER_BIN} samples per bin)`, actual: samplingRatio });
   }
 
-  const x = t.input.shape;
-  const r = t.rois.shape;
+  const x = t.input!.shape; // required inputs are never null once taken
+  const r = t.rois!.shape;
   const off = t.offset?.shape ?? null;
   const m = t.mask?.shape ?? null;
   const [batch, channels, inHeight, inWidth] = x;

@@ -9,6 +9,8 @@ import type {
   ConvGradRequest,
   ConvGrads,
   ConvInputs,
+  BuiltinKernels,
+  KernelTable,
   RoiPoolGeometry,
   RoiPoolGradRequest,
   RoiPoolGrads,
@@ -20,14 +22,31 @@ export interface FakeHandle {
   readonly data: Float32Array;
 }
 
+/** Which kernels a fake has: the convolution both ways, RoI pooling only when `roiPool`; no backward when `backward` is false. */
+export interface FakeOptions extends Partial<BackendCapabilities> {
+  readonly roiPool?: boolean;
+  readonly backward?: boolean;
+}
+
 export class FakeBackend implements Backend<FakeHandle> {
   readonly capabilities: BackendCapabilities;
+  readonly kernels: KernelTable<FakeHandle>;
   live = new Set<number>();
   initCalls = 0;
   disposed = false;
   #next = 1;
-  constructor(readonly name = 'fake', caps: Partial<BackendCapabilities> = {}) {
-    this.capabilities = { backward: true, roiPool: false, threads: 1, float16: false, resident: true, externalBuffers: false, ...caps };
+  constructor(readonly name = 'fake', options: FakeOptions = {}) {
+    const { roiPool = false, backward = true, ...caps } = options;
+    this.capabilities = { threads: 1, float16: false, resident: true, externalBuffers: false, ...caps };
+    const conv: BuiltinKernels<FakeHandle>['deform_conv2d'] = {
+      forward: ({ geometry, inputs }) => this.deformConv2d(geometry, inputs),
+      ...(backward ? { backward: ({ geometry, inputs, gradOutput, want }) => this.deformConv2dBackward(geometry, inputs, gradOutput, want) } : {}),
+    };
+    const roi: BuiltinKernels<FakeHandle>['deform_roi_pool'] = {
+      forward: ({ geometry, inputs }) => this.deformRoiPool(geometry, inputs),
+      ...(backward ? { backward: ({ geometry, inputs, gradOutput, want }) => this.deformRoiPoolBackward(geometry, inputs, gradOutput, want) } : {}),
+    };
+    this.kernels = roiPool ? { deform_conv2d: conv, deform_roi_pool: roi } : { deform_conv2d: conv };
   }
   async init(): Promise<void> {
     this.initCalls++;

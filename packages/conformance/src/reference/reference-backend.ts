@@ -4,32 +4,23 @@
  * float32 at the end. It lets the suite test itself (golden vectors must pass on it,
  * deliberately broken wrappers of it must fail) and serves as a known-good backend for `cross`.
  */
-import type {
-  Backend,
-  BackendCapabilities,
-  BackendProvider,
-  ConvGeometry,
-  ConvGradRequest,
-  ConvGrads,
-  ConvInputs,
-  RoiPoolGeometry,
-  RoiPoolGradRequest,
-  RoiPoolGrads,
-  RoiPoolInputs,
-} from '@dcnv2/core';
+import type { Backend, BackendCapabilities, BackendProvider } from '@dcnv2/core';
 import { deformConv2dBackwardF64, deformConv2dF64 } from './deform-conv2d-f64.js';
 import { deformRoiPoolBackwardF64, deformRoiPoolF64 } from './deform-roi-pool-f64.js';
 
 const capabilities: BackendCapabilities = {
-  backward: true,
-  roiPool: true,
   threads: 1,
   float16: false,
   resident: false,
   externalBuffers: false,
 };
 
-const f32 = (a: Float64Array | null, wanted: boolean) => (wanted && a !== null ? Float32Array.from(a) : null);
+/** The requested gradients of a float64 result, rounded once to float32 (null where not requested or absent). */
+function wantedF32<K extends string>(r: { readonly [P in K]: Float64Array | null }, want: { readonly [P in K]: boolean }): { [P in K]: Float32Array | null } {
+  const out = {} as { [P in K]: Float32Array | null };
+  for (const k of Object.keys(want) as K[]) out[k] = want[k] && r[k] !== null ? Float32Array.from(r[k]!) : null;
+  return out;
+}
 
 /** A fresh reference backend (stateless: handles are plain Float32Array copies). */
 export function createReferenceBackend(): Backend<Float32Array> {
@@ -40,25 +31,15 @@ export function createReferenceBackend(): Backend<Float32Array> {
     upload: (data) => Float32Array.from(data),
     download: async (handle) => Float32Array.from(handle),
     release() {},
-    deformConv2d(g: ConvGeometry, x: ConvInputs<Float32Array>) {
-      return Float32Array.from(deformConv2dF64(g, x));
-    },
-    deformConv2dBackward(g: ConvGeometry, x: ConvInputs<Float32Array>, gradOutput: Float32Array, want: ConvGradRequest): ConvGrads<Float32Array> {
-      const r = deformConv2dBackwardF64(g, x, gradOutput);
-      return {
-        input: f32(r.input, want.input),
-        offset: f32(r.offset, want.offset),
-        mask: f32(r.mask, want.mask),
-        weight: f32(r.weight, want.weight),
-        bias: f32(r.bias, want.bias),
-      };
-    },
-    deformRoiPool(g: RoiPoolGeometry, x: RoiPoolInputs<Float32Array>) {
-      return Float32Array.from(deformRoiPoolF64(g, x));
-    },
-    deformRoiPoolBackward(g: RoiPoolGeometry, x: RoiPoolInputs<Float32Array>, gradOutput: Float32Array, want: RoiPoolGradRequest): RoiPoolGrads<Float32Array> {
-      const r = deformRoiPoolBackwardF64(g, x, gradOutput);
-      return { input: f32(r.input, want.input), offset: f32(r.offset, want.offset), mask: f32(r.mask, want.mask) };
+    kernels: {
+      deform_conv2d: {
+        forward: ({ geometry, inputs }) => Float32Array.from(deformConv2dF64(geometry, inputs)),
+        backward: ({ geometry, inputs, gradOutput, want }) => wantedF32(deformConv2dBackwardF64(geometry, inputs, gradOutput), want),
+      },
+      deform_roi_pool: {
+        forward: ({ geometry, inputs }) => Float32Array.from(deformRoiPoolF64(geometry, inputs)),
+        backward: ({ geometry, inputs, gradOutput, want }) => wantedF32(deformRoiPoolBackwardF64(geometry, inputs, gradOutput), want),
+      },
     },
     dispose() {},
   };

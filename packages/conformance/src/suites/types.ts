@@ -23,6 +23,8 @@ export interface ConformanceRow {
 export interface SkipEntry {
   readonly suite: string;
   readonly reason: string;
+  /** Set when the part was skipped because the backend lacks this kernel. */
+  readonly missing?: { readonly op: string; readonly direction: 'forward' | 'backward' };
 }
 
 export interface SuiteContext {

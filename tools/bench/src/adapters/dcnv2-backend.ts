@@ -4,7 +4,7 @@
  * says what ran (package, version, the build the backend picked) and with how many threads.
  */
 import { pathToFileURL } from 'node:url';
-import type { Backend, BackendProvider, HostTensor as CoreHostTensor } from '@dcnv2/core';
+import { hasKernel, type Backend, type BackendProvider, type HostTensor as CoreHostTensor } from '@dcnv2/core';
 import { packageAbove } from '../package-info.js';
 import type { Direction } from '../shapes.js';
 import { SkipError, type CheckTensorName, type HostTensor, type Runner } from './types.js';
@@ -77,9 +77,13 @@ export async function requireCapability(open: OpenBackend, has: boolean, reason:
   throw new SkipError(reason);
 }
 
-/** Skips the case unless the backend has a backward where `direction` needs one. */
-export function requireBackward(open: OpenBackend, direction: Direction): Promise<void> {
-  return requireCapability(open, direction !== 'fwdbwd' || open.backend.capabilities.backward, `backend ${open.name} has no backward`);
+/**
+ * Skips the case unless the backend has `op`'s kernels the case times: its forward, and its backward
+ * where `direction` needs one (derived from the backend's kernels, by op and direction).
+ */
+export async function requireKernels(open: OpenBackend, op: string, direction: Direction): Promise<void> {
+  await requireCapability(open, hasKernel(open.backend, op, 'forward'), `backend ${open.name} has no ${op} forward kernel`);
+  await requireCapability(open, direction !== 'fwdbwd' || hasKernel(open.backend, op, 'backward'), `backend ${open.name} has no ${op} backward kernel`);
 }
 
 /**

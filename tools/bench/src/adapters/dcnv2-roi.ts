@@ -3,20 +3,19 @@
  * host tensors: what a user pays, validation (RoI values included), uploads and read-backs. Two variants:
  * `deformable` passes the case's offsets and masks (the op itself); `plain` passes neither, which is RoIAlign
  * aligned=True, like for like with the RoIAlign peers. Forward + backward asks for every gradient that exists
- * (input, and offset and mask where given). A backend without `capabilities.roiPool` is skipped, not failed.
+ * (input, and offset and mask where given). A backend without the deform_roi_pool kernels a case times is skipped, not failed.
  */
 import { deformRoiPool, deformRoiPoolBackward, roiPoolShapes, type HostTensor as CoreHostTensor } from '@dcnv2/core';
 import { roiPoolParams } from '@dcnv2/conformance';
 import type { RoiKind } from '../impls.js';
 import type { RoiCaseData } from '../roi-case-data.js';
-import { dcnv2Runner, openDcnv2Backend, requireBackward, requireCapability } from './dcnv2-backend.js';
+import { dcnv2Runner, openDcnv2Backend, requireKernels } from './dcnv2-backend.js';
 import type { Adapter, CheckTensorName } from './types.js';
 
 function makeDcnv2RoiAdapter(kind: RoiKind): Adapter<RoiCaseData> {
   return async (c, { threads, direction, module }) => {
     const open = await openDcnv2Backend(module, threads);
-    await requireCapability(open, open.backend.capabilities.roiPool, `backend ${open.name} has no RoI pooling`);
-    await requireBackward(open, direction);
+    await requireKernels(open, 'deform_roi_pool', direction);
     const backend = open.backend;
 
     const deformable = kind === 'deformable';

@@ -5,12 +5,12 @@
  */
 import { convShapes, deformConv2d, deformConv2dBackward, type HostTensor as CoreHostTensor } from '@dcnv2/core';
 import { convParams } from '@dcnv2/conformance';
-import { dcnv2Runner, openDcnv2Backend, requireBackward } from './dcnv2-backend.js';
+import { dcnv2Runner, openDcnv2Backend, requireKernels } from './dcnv2-backend.js';
 import type { Adapter, CheckTensorName } from './types.js';
 
 export const dcnv2Adapter: Adapter = async (c, { threads, direction, module }) => {
   const open = await openDcnv2Backend(module, threads);
-  await requireBackward(open, direction);
+  await requireKernels(open, 'deform_conv2d', direction);
   const backend = open.backend;
 
   const g = c.geometry;

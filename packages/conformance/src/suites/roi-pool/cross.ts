@@ -12,7 +12,7 @@ const CASES_PER_PAIR = 20;
 
 export function roiCrossSuite(ctx: SuiteContext): Promise<void> {
   const without = ctx.others.filter((b) => !hasRoiPool(b));
-  if (without.length > 0) ctx.skip(`${without.map((b) => b.name).join(', ')}: no roiPool capability, not compared`);
+  if (without.length > 0) ctx.skip(`${without.map((b) => b.name).join(', ')}: no deform_roi_pool forward kernel, not compared`);
   // Float16 peers round the RoI coordinates themselves: the float32 rules cannot judge them (see run-conformance).
   const half = ctx.others.filter((b) => hasRoiPool(b) && b.precision === 'float16');
   if (half.length > 0) ctx.skip(`${half.map((b) => b.name).join(', ')}: float16 storage, not compared (float32 rules only)`);
