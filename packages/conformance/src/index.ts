@@ -7,6 +7,9 @@ export { runConformance, DEFAULT_SEED, DEFAULT_FUZZ_CASES, DEFAULT_BLOCKED_CASES
 export { checkConformanceSuite, type SuiteCheck, type SuiteCheckOptions } from './suite-check.js';
 export { SUITE_NAMES, type SuiteName, type ConformanceRow, type SkipEntry, type SuiteContext } from './suites/types.js';
 export { PROPERTIES } from './suites/properties.js';
+// The extension API: what an op defined outside core (core's defineOp) needs to run the shared suites.
+export { checkOpCase, referenceExpectationOf, backendExpectationOf, type OpKit, type OpCase, type OpGrads, type OpTensorName, type Expectation, type CheckOptions } from './suites/op-kit.js';
+export { runGolden, runCross, runFuzz, type GoldenCase } from './suites/op-suites.js';
 export { formatReport, formatRow, formatHeader, formatSkip, formatSummary, type ReportOptions } from './format.js';
 export {
   CONV_TENSORS,

@@ -7,7 +7,7 @@
 import type { Backend } from '@dcnv2/core';
 import { ortAvailable } from '../onnx/index.js';
 import { Rng } from '../random.js';
-import { backendExpectationOf, checkOpCase, referenceExpectationOf, type OpCase, type OpKit } from './op-kit.js';
+import { backendExpectationOf, checkOpCase, referenceExpectationOf, type OpCase, type OpGrads, type OpKit } from './op-kit.js';
 import { errorRow, type ConformanceRow, type SuiteContext } from './types.js';
 
 /**
@@ -36,6 +36,33 @@ export async function runFuzz<C extends OpCase, K extends string>(ctx: SuiteCont
     rows.forEach((r) => ctx.row(r));
   }
   if (!backward && ctx.fuzzCases > 0) ctx.skip(`backend has no ${op.backwardName}`);
+}
+
+/** A golden case of any op: a problem and its expected tensors (from a vectors file, another tool, or known by construction). */
+export interface GoldenCase<C extends OpCase, K extends string> {
+  readonly name: string;
+  readonly problem: C;
+  readonly expected: { readonly output: ArrayLike<number>; readonly grads?: OpGrads<K> };
+}
+
+/**
+ * golden, for any op: each case's output, and each gradient the case expects, against the expected values
+ * at the op's default tolerance. The built-in ops' golden suites read their vectors files with their own
+ * per-case tolerances; an op defined outside core runs its cases through this.
+ */
+export async function runGolden<C extends OpCase, K extends string>(ctx: SuiteContext, op: OpKit<C, K>, cases: readonly GoldenCase<C, K>[]): Promise<void> {
+  const suite = op.label('golden');
+  const backward = op.hasBackward(ctx.backend);
+  let gradsSkipped = false;
+  for (const gc of cases) {
+    const expectedGrads = gc.expected.grads;
+    const wanted = expectedGrads === undefined ? [] : op.gradNames.filter((k) => expectedGrads[k] !== undefined && expectedGrads[k] !== null);
+    if (wanted.length > 0 && !backward) gradsSkipped = true;
+    const want = backward && wanted.length > 0 ? { output: gc.expected.output, grads: expectedGrads } : { output: gc.expected.output };
+    const rows = await checkOpCase(op, ctx.backend, gc.problem, want, { suite, caseName: gc.name, grads: backward ? wanted : [] });
+    rows.forEach((r) => ctx.row(r));
+  }
+  if (gradsSkipped) ctx.skip(`backend has no ${op.backwardName}`);
 }
 
 /**
