@@ -29,9 +29,11 @@
 import { atomicAddF32Wgsl } from './atomic-add-wgsl.js';
 import { BLOCKED_SUM_WGSL } from './blocked-sum-wgsl.js';
 import { CONV_FIELDS, i32Fields } from './conv-uniforms.js';
+import { LINEAR_ID_WGSL, linearEntryWgsl } from './linear-entry-wgsl.js';
 import { SAMPLING_WGSL } from './sampling-wgsl.js';
 import { programInterface, wgslInterface } from './program-interface.js';
 import { storageWgsl, type StorageType } from './storage-type.js';
+import { tensorBindings } from './tensor-bindings.js';
 
 export const BACKWARD_WORKGROUP = 64;
 
@@ -40,13 +42,8 @@ export const BACKWARD_PROGRAM = programInterface({
   label: 'deform_conv2d backward',
   uniforms: i32Fields([...CONV_FIELDS, 'n', 'wantOffset', 'wantMask', 'total', 'rowStride', 'nBase', 'cBase', 'cCount']),
   storage: [
-    { name: 'inp', access: 'read', element: 'ST' },
-    { name: 'wgt', access: 'read', element: 'ST' },
-    { name: 'off', access: 'read', element: 'ST' },
-    { name: 'msk', access: 'read', element: 'ST' },
-    { name: 'gout', access: 'read', element: 'ST' },
-    { name: 'out0', access: 'read_write', element: 'ST' },
-    { name: 'out1', access: 'read_write', element: 'ST' },
+    ...tensorBindings('read', ['inp', 'wgt', 'off', 'msk', 'gout']),
+    ...tensorBindings('read_write', ['out0', 'out1']),
     { name: 'gin', access: 'read_write', element: 'atomic<u32>', note: 'grad_input accumulator: float32 bit patterns, whatever ST is.' },
   ],
 });
@@ -67,10 +64,7 @@ struct Plan {
   m: f32,
 }
 
-fn linearId(gid: vec3<u32>) -> u32 {
-  return gid.y * u32(params.rowStride) + gid.x;
-}
-
+${LINEAR_ID_WGSL}
 fn makePlan(n: u32, og: u32, t: u32, q: u32) -> Plan {
   let K = u32(params.k);
   let HoWo = u32(params.ho * params.wo);
@@ -155,10 +149,7 @@ fn gradCol(n: u32, c: u32, t: u32, q: u32) -> f32 {
 }
 
 ${atomicAddF32Wgsl('gin')}
-@compute @workgroup_size(${BACKWARD_WORKGROUP})
-fn gradBias(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let co = linearId(gid);
-  if (co >= u32(params.total)) { return; }
+${linearEntryWgsl('gradBias', BACKWARD_WORKGROUP, 'co')}
   let HoWo = u32(params.ho * params.wo);
   var s = SumF32New(f32(params.n) * f32(HoWo));
   for (var n = 0u; n < u32(params.n); n++) {
@@ -168,10 +159,7 @@ fn gradBias(@builtin(global_invocation_id) gid: vec3<u32>) {
   out0[co] = ST(SumF32Value(s));
 }
 
-@compute @workgroup_size(${BACKWARD_WORKGROUP})
-fn gradWeight(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let e = linearId(gid);
-  if (e >= u32(params.total)) { return; }
+${linearEntryWgsl('gradWeight', BACKWARD_WORKGROUP, 'e')}
   let K = u32(params.k);
   let cinPerG = u32(params.cinPerG);
   let coutPerG = u32(params.coutPerG);
@@ -201,10 +189,7 @@ fn gradWeight(@builtin(global_invocation_id) gid: vec3<u32>) {
   out0[e] = ST(SumF32Value(s));
 }
 
-@compute @workgroup_size(${BACKWARD_WORKGROUP})
-fn gradCoord(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let e = linearId(gid);
-  if (e >= u32(params.total)) { return; }
+${linearEntryWgsl('gradCoord', BACKWARD_WORKGROUP, 'e')}
   let K = u32(params.k);
   let HoWo = u32(params.ho * params.wo);
   let HW = u32(params.h * params.w);
@@ -254,10 +239,7 @@ fn gradCoord(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-@compute @workgroup_size(${BACKWARD_WORKGROUP})
-fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let e = linearId(gid);
-  if (e >= u32(params.total)) { return; }
+${linearEntryWgsl('gradInput', BACKWARD_WORKGROUP, 'e')}
   let K = u32(params.k);
   let HoWo = u32(params.ho * params.wo);
   let HW = u32(params.h * params.w);
@@ -287,10 +269,7 @@ fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // f16 storage only: rounds the float32 grad_input accumulator (gin) into the grad_input tensor (out0).
-@compute @workgroup_size(${BACKWARD_WORKGROUP})
-fn storeGradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = linearId(gid);
-  if (i >= u32(params.total)) { return; }
+${linearEntryWgsl('storeGradInput', BACKWARD_WORKGROUP, 'i')}
   out0[i] = ST(bitcast<f32>(atomicLoad(&gin[i])));
 }
 `;

@@ -27,6 +27,7 @@ import { CONV_FIELDS, i32Fields } from './conv-uniforms.js';
 import { SAMPLING_WGSL } from './sampling-wgsl.js';
 import { programInterface, wgslInterface } from './program-interface.js';
 import { storageWgsl, type StorageType } from './storage-type.js';
+import { tensorBindings } from './tensor-bindings.js';
 export const TILE_PIXELS = 32;
 export const TILE_COUT = 32;
 export const PLAN_TAPS = 9;
@@ -39,14 +40,7 @@ export const FORWARD_WORKGROUP_BYTES = PLAN_TAPS * TILE_PIXELS * (4 + 4 + 16 + 4
 export const FORWARD_PROGRAM = programInterface({
   label: 'deform_conv2d forward',
   uniforms: i32Fields([...CONV_FIELDS, 'hasBias', 'coTiles', 'n0', 'flush']),
-  storage: [
-    { name: 'inp', access: 'read', element: 'ST' },
-    { name: 'wgt', access: 'read', element: 'ST' },
-    { name: 'off', access: 'read', element: 'ST' },
-    { name: 'msk', access: 'read', element: 'ST' },
-    { name: 'bia', access: 'read', element: 'ST' },
-    { name: 'outp', access: 'read_write', element: 'ST' },
-  ],
+  storage: [...tensorBindings('read', ['inp', 'wgt', 'off', 'msk', 'bia']), ...tensorBindings('read_write', ['outp'])],
 });
 
 /**

@@ -36,9 +36,11 @@
 import { atomicAddF32Wgsl } from './atomic-add-wgsl.js';
 import { BLOCKED_SUM_WGSL } from './blocked-sum-wgsl.js';
 import { i32Fields } from './conv-uniforms.js';
+import { LINEAR_ID_WGSL, linearEntryWgsl } from './linear-entry-wgsl.js';
 import { NONFINITE_WGSL } from './nonfinite-wgsl.js';
 import { programInterface, wgslInterface } from './program-interface.js';
 import { storageWgsl, type StorageType } from './storage-type.js';
+import { tensorBindings } from './tensor-bindings.js';
 
 /** Channels one `forward` / `gradInput` invocation handles (they share the bin's sample positions). */
 export const ROI_CHANNEL_BLOCK = 4;
@@ -56,11 +58,7 @@ export const ROI_POOL_PROGRAM = programInterface({
     ['scale', 'f32'], ['gamma', 'f32'], ['fpad0', 'f32'], ['fpad1', 'f32'],
   ],
   storage: [
-    { name: 'inp', access: 'read', element: 'ST' },
-    { name: 'rois', access: 'read', element: 'ST' },
-    { name: 'off', access: 'read', element: 'ST' },
-    { name: 'msk', access: 'read', element: 'ST' },
-    { name: 'gout', access: 'read', element: 'ST' },
+    ...tensorBindings('read', ['inp', 'rois', 'off', 'msk', 'gout']),
     { name: 'out0', access: 'read_write', element: 'ST', note: 'forward: output; gradBin: grad_offset; accToStorage: the f16 grad_input.' },
     { name: 'out1', access: 'read_write', element: 'ST', note: 'gradBin: grad_mask.' },
     {
@@ -71,6 +69,40 @@ export const ROI_POOL_PROGRAM = programInterface({
 });
 
 export type RoiEntry = 'forward' | 'gradBin' | 'gradInput' | 'accToStorage';
+
+/**
+ * The head of an entry point laid out one invocation per (RoI, channel block, bin), `forward` and
+ * `gradInput`: it binds the invocation's RoI r, its bin, its channels c0 .. c0 + nc - 1 (at most
+ * ROI_CHANNEL_BLOCK), the RoI's geometry g and the bin's origin o, with bins, C and HW.
+ */
+function channelBlockEntryWgsl(name: RoiEntry): string {
+  return `${linearEntryWgsl(name, ROI_WORKGROUP, 'e')}
+  let bins = u32(params.ph * params.pw);
+  let C = u32(params.c);
+  let HW = u32(params.h * params.w);
+  let bin = e % bins;
+  let c0 = ((e / bins) % u32(params.cBlocks)) * ROI_CHANNEL_BLOCK;
+  let r = e / (bins * u32(params.cBlocks));
+  let nc = min(ROI_CHANNEL_BLOCK, C - c0);
+  let g = roiGeometry(r);
+  let o = binOrigin(g, r, bin);`;
+}
+
+/**
+ * WGSL loops over the samples (iy < rows, ix < g.gw) of the bin whose origin is o in RoI geometry g, running
+ * `body` for each sample that lands in the image, with its tap t and bilinear weights wv. `forward`,
+ * `gradBin` and `gradInput` visit a bin's samples alike; `rows` is g.gh, or 0 for a bin they skip.
+ */
+function eachInImageSampleWgsl(rows: string, body: string): string {
+  return `for (var iy = 0; iy < ${rows}; iy++) {
+    for (var ix = 0; ix < g.gw; ix++) {
+      let p = samplePos(g, o, iy, ix);
+      let t = bilinearTap(p.x, p.y);
+      if (!t.ok) { continue; }
+      let wv = tapWeights(t);${body}
+    }
+  }`;
+}
 
 export function roiPoolShader(storage: StorageType): string {
   return `${storageWgsl(storage)}${NONFINITE_WGSL}${BLOCKED_SUM_WGSL}
@@ -211,45 +243,23 @@ fn corners(t: Tap, plane: u32) -> vec4<f32> {
   return vec4<f32>(f32(inp[plane + t.i00]), f32(inp[plane + t.i01]), f32(inp[plane + t.i10]), f32(inp[plane + t.i11]));
 }
 
-fn linearId(gid: vec3<u32>) -> u32 {
-  return gid.y * u32(params.rowStride) + gid.x;
-}
-
+${LINEAR_ID_WGSL}
 // Sample (iy, ix) of a bin whose origin is o: y = o.y + (iy + 0.5) * bin_h / grid_h (x likewise).
 fn samplePos(g: Roi, o: vec2<f32>, iy: i32, ix: i32) -> vec2<f32> {
   return vec2<f32>(o.x + (f32(iy) + 0.5) * g.bh / f32(g.gh), o.y + (f32(ix) + 0.5) * g.bw / f32(g.gw));
 }
 
-@compute @workgroup_size(${ROI_WORKGROUP})
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let e = linearId(gid);
-  if (e >= u32(params.total)) { return; }
-  let bins = u32(params.ph * params.pw);
-  let C = u32(params.c);
-  let HW = u32(params.h * params.w);
-  let bin = e % bins;
-  let c0 = ((e / bins) % u32(params.cBlocks)) * ROI_CHANNEL_BLOCK;
-  let r = e / (bins * u32(params.cBlocks));
-  let nc = min(ROI_CHANNEL_BLOCK, C - c0);
-  let g = roiGeometry(r);
-  let o = binOrigin(g, r, bin);
+${channelBlockEntryWgsl('forward')}
   let nanBin = binIsNan(g, o);
   let gh = select(g.gh, 0, nanBin);
   // The block's channels side by side (lanes past nc stay 0); up to 2^20 samples, hence the blocked sum.
   var acc = SumV4New(f32(max(gh, 0)) * f32(max(g.gw, 0)));
-  for (var iy = 0; iy < gh; iy++) {
-    for (var ix = 0; ix < g.gw; ix++) {
-      let p = samplePos(g, o, iy, ix);
-      let t = bilinearTap(p.x, p.y);
-      if (!t.ok) { continue; }
-      let wv = tapWeights(t);
-      var v = vec4<f32>(0.0);
-      for (var k = 0u; k < nc; k++) {
-        v[k] = dot(wv, corners(t, g.plane0 + (c0 + k) * HW));
-      }
-      SumV4Add(&acc, v);
+  ${eachInImageSampleWgsl('gh', `
+    var v = vec4<f32>(0.0);
+    for (var k = 0u; k < nc; k++) {
+      v[k] = dot(wv, corners(t, g.plane0 + (c0 + k) * HW));
     }
-  }
+    SumV4Add(&acc, v);`)}
   let sum = SumV4Value(acc);
   let m = binMask(r, bin);
   for (var k = 0u; k < nc; k++) {
@@ -288,23 +298,16 @@ fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     let gh = select(g.gh, 0, nanBin);
     let laneChannels = (C + CHANNEL_LANES - 1u - lane) / CHANNEL_LANES;
     acc = SumV3New(f32(max(gh, 0)) * f32(max(g.gw, 0)) * f32(laneChannels));
-    for (var iy = 0; iy < gh; iy++) {
-      for (var ix = 0; ix < g.gw; ix++) {
-        let p = samplePos(g, o, iy, ix);
-        let t = bilinearTap(p.x, p.y);
-        if (!t.ok) { continue; }
-        let wv = tapWeights(t);
-        let hy = 1.0 - t.ly;
-        let hx = 1.0 - t.lx;
-        for (var c = lane; c < C; c += CHANNEL_LANES) {
-          let go = f32(gout[(r * C + c) * bins + bin]);
-          let v = corners(t, g.plane0 + c * HW);
-          let dvdy = t.fy * (hx * (v.z - v.x) + t.lx * (v.w - v.y));
-          let dvdx = t.fx * (hy * (v.y - v.x) + t.ly * (v.w - v.z));
-          SumV3Add(&acc, go * vec3<f32>(dvdy, dvdx, dot(wv, v)));
-        }
-      }
-    }
+    ${eachInImageSampleWgsl('gh', `
+      let hy = 1.0 - t.ly;
+      let hx = 1.0 - t.lx;
+      for (var c = lane; c < C; c += CHANNEL_LANES) {
+        let go = f32(gout[(r * C + c) * bins + bin]);
+        let v = corners(t, g.plane0 + c * HW);
+        let dvdy = t.fy * (hx * (v.z - v.x) + t.lx * (v.w - v.y));
+        let dvdx = t.fx * (hy * (v.y - v.x) + t.ly * (v.w - v.z));
+        SumV3Add(&acc, go * vec3<f32>(dvdy, dvdx, dot(wv, v)));
+      }`)}
     s = SumV3Value(acc);
   }
   partial[tid] = s;
@@ -324,46 +327,24 @@ fn gradBin(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
 }
 
 ${atomicAddF32Wgsl('acc')}
-@compute @workgroup_size(${ROI_WORKGROUP})
-fn gradInput(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let e = linearId(gid);
-  if (e >= u32(params.total)) { return; }
-  let bins = u32(params.ph * params.pw);
-  let C = u32(params.c);
-  let HW = u32(params.h * params.w);
-  let bin = e % bins;
-  let c0 = ((e / bins) % u32(params.cBlocks)) * ROI_CHANNEL_BLOCK;
-  let r = e / (bins * u32(params.cBlocks));
-  let nc = min(ROI_CHANNEL_BLOCK, C - c0);
-  let g = roiGeometry(r);
-  let o = binOrigin(g, r, bin);
+${channelBlockEntryWgsl('gradInput')}
   // A NaN bin's samples cannot be placed: it scatters nothing.
   if (binIsNan(g, o)) { return; }
   let scale = binMask(r, bin) / g.count;
   var go: array<f32, ${ROI_CHANNEL_BLOCK}>;
   for (var k = 0u; k < nc; k++) { go[k] = f32(gout[(r * C + c0 + k) * bins + bin]) * scale; }
-  for (var iy = 0; iy < g.gh; iy++) {
-    for (var ix = 0; ix < g.gw; ix++) {
-      let p = samplePos(g, o, iy, ix);
-      let t = bilinearTap(p.x, p.y);
-      if (!t.ok) { continue; }
-      let wv = tapWeights(t);
-      for (var k = 0u; k < nc; k++) {
-        let plane = g.plane0 + (c0 + k) * HW;
-        let d = go[k];
-        atomicAddF32(plane + t.i00, wv.x * d);
-        atomicAddF32(plane + t.i01, wv.y * d);
-        atomicAddF32(plane + t.i10, wv.z * d);
-        atomicAddF32(plane + t.i11, wv.w * d);
-      }
-    }
-  }
+  ${eachInImageSampleWgsl('g.gh', `
+    for (var k = 0u; k < nc; k++) {
+      let plane = g.plane0 + (c0 + k) * HW;
+      let d = go[k];
+      atomicAddF32(plane + t.i00, wv.x * d);
+      atomicAddF32(plane + t.i01, wv.y * d);
+      atomicAddF32(plane + t.i10, wv.z * d);
+      atomicAddF32(plane + t.i11, wv.w * d);
+    }`)}
 }
 
-@compute @workgroup_size(${ROI_WORKGROUP})
-fn accToStorage(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let e = linearId(gid);
-  if (e >= u32(params.total)) { return; }
+${linearEntryWgsl('accToStorage', ROI_WORKGROUP, 'e')}
   out0[e] = ST(bitcast<f32>(atomicLoad(&acc[e])));
 }
 `;

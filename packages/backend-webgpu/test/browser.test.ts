@@ -41,6 +41,8 @@ function roiPayload(vc: RoiPoolVectorCase) {
 /** Flags that give headless Chromium 156 a WebGPU adapter without a GPU (SwiftShader, a CPU Vulkan). */
 const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
 
+type Page = Awaited<ReturnType<Browser['newPage']>>;
+
 interface AdapterInfo { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter?: boolean }
 
 describe('webgpu backend in headless Chromium', () => {
@@ -55,6 +57,23 @@ describe('webgpu backend in headless Chromium', () => {
     });
     browser = await launchChromium(WEBGPU_FLAGS);
   }, 60_000);
+
+  /**
+   * Opens a new tab on page.html, waits until the page has defined its functions, runs `test` on it and
+   * closes the tab however `test` ends. `errors` collects the page's uncaught errors as they happen.
+   */
+  async function onTestPage(test: (page: Page, errors: readonly string[]) => Promise<void>): Promise<void> {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    try {
+      await page.goto(`${server.origin}/page.html`);
+      await page.waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, undefined, { timeout: 30_000 });
+      await test(page, errors);
+    } finally {
+      await page.close();
+    }
+  }
 
   afterAll(async () => {
     await browser?.close();
@@ -72,12 +91,7 @@ describe('webgpu backend in headless Chromium', () => {
 
   it('passes the golden cases, forward and backward, on navigator.gpu', async () => {
     expect(cases.length).toBeGreaterThan(0);
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    try {
-      await page.goto(`${server.origin}/page.html`);
-      await page.waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, undefined, { timeout: 30_000 });
+    await onTestPage(async (page, errors) => {
       const probe = (await page.evaluate(() => (globalThis as unknown as { probeAdapter(): Promise<unknown> }).probeAdapter())) as {
         hasGpu: boolean; adapter: (AdapterInfo & { maxStorageBufferBindingSize: number }) | null;
       };
@@ -98,20 +112,13 @@ describe('webgpu backend in headless Chromium', () => {
       expect(failures).toEqual([]);
       expect(checked).toBeGreaterThanOrEqual(cases.length);
       expect(grads).toBeGreaterThan(0);
-    } finally {
-      await page.close();
-    }
+    });
   }, 120_000);
 
   it('passes the RoI pooling golden cases, forward and backward, on navigator.gpu', async () => {
     const roiCases = loadVectors(roiGoldenFile, 'deform_roi_pool').cases;
     expect(roiCases.length).toBeGreaterThan(0);
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    try {
-      await page.goto(`${server.origin}/page.html`);
-      await page.waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, undefined, { timeout: 30_000 });
+    await onTestPage(async (page, errors) => {
       const results = (await page.evaluate(
         (c) => (globalThis as unknown as { runRoiCases(c: unknown): Promise<unknown> }).runRoiCases(c),
         roiCases.map(roiPayload),
@@ -138,8 +145,6 @@ describe('webgpu backend in headless Chromium', () => {
       console.log(`RoI golden: ${roiCases.length} cases, ${checked} tensors compared`);
       expect(failures).toEqual([]);
       expect(checked).toBeGreaterThan(roiCases.length);
-    } finally {
-      await page.close();
-    }
+    });
   }, 120_000);
 });
