@@ -47,13 +47,16 @@ export interface ConvVectorCase {
   readonly tolerance: Partial<Record<ConvTensorName, Partial<Tolerance>>>;
 }
 
-export interface ConvVectors {
-  readonly op: 'deform_conv2d';
+/** A checked vectors file of one op: the same envelope around either op's cases. */
+export interface OpVectors<Op extends VectorsOp, Case> {
+  readonly op: Op;
   readonly source: string;
   /** Every top-level field except `cases` (generator, versions, seed, ...). */
   readonly meta: Readonly<Record<string, unknown>>;
-  readonly cases: readonly ConvVectorCase[];
+  readonly cases: readonly Case[];
 }
+
+export type ConvVectors = OpVectors<'deform_conv2d', ConvVectorCase>;
 
 export interface RoiPoolVectorParams {
   readonly outputSize: readonly [number, number];
@@ -74,12 +77,7 @@ export interface RoiPoolVectorCase {
   readonly tolerance: Partial<Record<RoiPoolTensorName, Partial<Tolerance>>>;
 }
 
-export interface RoiPoolVectors {
-  readonly op: 'deform_roi_pool';
-  readonly source: string;
-  readonly meta: Readonly<Record<string, unknown>>;
-  readonly cases: readonly RoiPoolVectorCase[];
-}
+export type RoiPoolVectors = OpVectors<'deform_roi_pool', RoiPoolVectorCase>;
 
 export type Vectors = ConvVectors | RoiPoolVectors;
 
@@ -156,6 +154,28 @@ class CaseReader {
     if (t !== null && !sameShape(t.shape, want)) this.fail(`${field}.shape`, `expected ${JSON.stringify(want)} (${why}), got ${JSON.stringify(t.shape)}`);
   }
 
+  /**
+   * The expected tensors the case gives among `names`: each must have the shape `like[k][0]` (described as
+   * `like[k][2]` in the error), and is refused when its input `like[k][1]` is null or when it is a gradient
+   * and the case has no grad_output.
+   */
+  expectedTensors<K extends string>(
+    names: readonly K[],
+    like: Record<K, readonly [readonly number[], VectorTensor | null, string]>,
+    gradOutput: VectorTensor | null,
+  ): Partial<Record<K, VectorTensor>> {
+    const expected: Partial<Record<K, VectorTensor>> = {};
+    for (const k of names) {
+      const t = this.tensor(k, like[k][0].length);
+      if (t === null) continue;
+      if (like[k][1] === null) this.fail(k, `is given but its input ${k.slice(5)} is null`);
+      this.expectShape(t, k, like[k][0], like[k][2]);
+      if (k !== 'output' && gradOutput === null) this.fail(k, 'is given but grad_output is missing, so it cannot be checked');
+      expected[k] = t;
+    }
+    return expected;
+  }
+
   tolerance<K extends string>(names: readonly K[]): Partial<Record<K, Partial<Tolerance>>> {
     const raw = this.obj.tolerance;
     if (raw === undefined || raw === null) return {};
@@ -176,16 +196,27 @@ class CaseReader {
   }
 }
 
-function caseName(source: string, c: Json, i: number): string {
+/** A case's opening, alike for every op: its name, a reader that names the case in errors, and its `params` object. */
+interface OpenedCase {
+  readonly name: string;
+  readonly reader: CaseReader;
+  readonly p: Json;
+}
+
+/** Opens case `i`; `paramsFields` lists the fields of its params for the error when params is not an object. */
+function openCase(source: string, c: Json, i: number, paramsFields: string): OpenedCase {
   if (typeof c.name !== 'string' || c.name.length === 0) throw new VectorsError(source, `cases[${i}].name`, 'expected a non-empty string');
-  return c.name;
+  const name = c.name;
+  const r: CaseReader = new CaseReader(source, `cases[${i}] (${JSON.stringify(name)})`, c);
+  const p = c.params;
+  if (!isObject(p)) r.fail('params', `expected an object ${paramsFields}`);
+  return { name, reader: r, p };
 }
 
 function parseConvCase(source: string, c: Json, i: number): ConvVectorCase {
-  const name = caseName(source, c, i);
-  const r: CaseReader = new CaseReader(source, `cases[${i}] (${JSON.stringify(name)})`, c);
-  const p = c.params;
-  if (!isObject(p)) r.fail('params', 'expected an object {kernel, stride, pads, dilation, groups, offset_groups}');
+  const { name, reader, p } = openCase(source, c, i, '{kernel, stride, pads, dilation, groups, offset_groups}');
+  // Typed explicitly: TypeScript narrows after a never-returning call (r.fail) only through such a name.
+  const r: CaseReader = reader;
   const kernel = r.ints(p.kernel, 'params.kernel', 2, 1);
   const stride = r.ints(p.stride, 'params.stride', 2, 1);
   const pads = r.ints(p.pads, 'params.pads', 4, 0);
@@ -215,7 +246,6 @@ function parseConvCase(source: string, c: Json, i: number): ConvVectorCase {
   const shapes = convShapes(geometry);
   r.expectShape(gradOutput, 'grad_output', shapes.output, '[N, Cout, Ho, Wo]');
 
-  const expected: Partial<Record<ConvTensorName, Float32Array>> = {};
   const like: Record<ConvTensorName, [readonly number[], VectorTensor | null, string]> = {
     output: [shapes.output, input, '[N, Cout, Ho, Wo]'],
     grad_input: [shapes.input, input, 'the shape of input'],
@@ -224,13 +254,12 @@ function parseConvCase(source: string, c: Json, i: number): ConvVectorCase {
     grad_weight: [shapes.weight, weight, 'the shape of weight'],
     grad_bias: [shapes.bias, bias, 'the shape of bias'],
   };
+  const given = r.expectedTensors(CONV_TENSORS, like, gradOutput);
+  // A conv case keeps the data only: the shapes are those of its problem.
+  const expected: Partial<Record<ConvTensorName, Float32Array>> = {};
   for (const k of CONV_TENSORS) {
-    const t = r.tensor(k, like[k][0].length);
-    if (t === null) continue;
-    if (like[k][1] === null) r.fail(k, `is given but its input ${k.slice(5)} is null`);
-    r.expectShape(t, k, like[k][0], like[k][2]);
-    if (k !== 'output' && gradOutput === null) r.fail(k, 'is given but grad_output is missing, so it cannot be checked');
-    expected[k] = t.data;
+    const t = given[k];
+    if (t !== undefined) expected[k] = t.data;
   }
   return {
     name,
@@ -249,10 +278,8 @@ function parseConvCase(source: string, c: Json, i: number): ConvVectorCase {
 }
 
 function parseRoiPoolCase(source: string, c: Json, i: number): RoiPoolVectorCase {
-  const name = caseName(source, c, i);
-  const r: CaseReader = new CaseReader(source, `cases[${i}] (${JSON.stringify(name)})`, c);
-  const p = c.params;
-  if (!isObject(p)) r.fail('params', 'expected an object {output_size, spatial_scale, sampling_ratio, gamma}');
+  const { name, reader, p } = openCase(source, c, i, '{output_size, spatial_scale, sampling_ratio, gamma}');
+  const r: CaseReader = reader;
   const outputSize = r.ints(p.output_size, 'params.output_size', 2, 1);
   const spatialScale = r.number(p.spatial_scale, 'params.spatial_scale');
   if (spatialScale <= 0) r.fail('params.spatial_scale', `expected a positive number, got ${spatialScale}`);
@@ -276,21 +303,13 @@ function parseRoiPoolCase(source: string, c: Json, i: number): RoiPoolVectorCase
     if (!Number.isInteger(b) || b < 0 || b >= input.shape[0]) r.fail(`rois.data[${k * 5}]`, `batch index ${b} is not an integer in [0, ${input.shape[0]})`);
   }
 
-  const like: Record<RoiPoolTensorName, [readonly number[], VectorTensor | null]> = {
-    output: [[R, C, ph, pw], input],
-    grad_input: [input.shape, input],
-    grad_offset: [[R, 2, ph, pw], offset],
-    grad_mask: [[R, 1, ph, pw], mask],
+  const like: Record<RoiPoolTensorName, [readonly number[], VectorTensor | null, string]> = {
+    output: [[R, C, ph, pw], input, '[R, C, ph, pw]'],
+    grad_input: [input.shape, input, 'the shape of input'],
+    grad_offset: [[R, 2, ph, pw], offset, 'the shape of offset'],
+    grad_mask: [[R, 1, ph, pw], mask, 'the shape of mask'],
   };
-  const expected: Partial<Record<RoiPoolTensorName, VectorTensor>> = {};
-  for (const k of ROI_POOL_TENSORS) {
-    const t = r.tensor(k, 4);
-    if (t === null) continue;
-    if (like[k][1] === null) r.fail(k, `is given but its input ${k.slice(5)} is null`);
-    r.expectShape(t, k, like[k][0], k === 'output' ? '[R, C, ph, pw]' : `the shape of ${k.slice(5)}`);
-    if (k !== 'output' && gradOutput === null) r.fail(k, 'is given but grad_output is missing, so it cannot be checked');
-    expected[k] = t;
-  }
+  const expected = r.expectedTensors(ROI_POOL_TENSORS, like, gradOutput);
   return {
     name,
     params: { outputSize: [ph, pw], spatialScale, samplingRatio, gamma },

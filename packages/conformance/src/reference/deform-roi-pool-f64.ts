@@ -99,42 +99,45 @@ interface Stencil {
   readonly clampedX: boolean;
 }
 
+/** One axis of a stencil: the two pixels it reads, the fraction towards the high one, whether it was clamped. */
+interface AxisStencil {
+  readonly low: number;
+  readonly high: number;
+  readonly frac: number;
+  readonly clamped: boolean;
+}
+
+/**
+ * RoIAlign's clamping of coordinate `c` along an axis of `n` pixels (the caller has checked -1 <= c <= n): at or
+ * below 0 it reads pixel 0, from the last pixel on it reads the last pixel twice; both are clamps.
+ */
+function axisStencil(n: number, c: number): AxisStencil {
+  let clamped = false;
+  let cc = c;
+  if (cc <= 0) {
+    cc = 0;
+    clamped = true;
+  }
+  let low = Math.floor(cc);
+  let high: number;
+  if (low >= n - 1) {
+    low = high = n - 1;
+    cc = low;
+    clamped = true;
+  } else {
+    high = low + 1;
+  }
+  return { low, high, frac: cc - low, clamped };
+}
+
 /** The stencil of a sample at (y, x) of an H x W plane, or null when the sample is outside (value 0). */
 function stencil(H: number, W: number, y: number, x: number): Stencil | null {
   // A NaN position cannot be placed: it reads nothing (its bin is NaN, see nanBins).
   if (Number.isNaN(y) || Number.isNaN(x)) return null;
   if (y < -1 || y > H || x < -1 || x > W) return null;
-  let clampedY = false;
-  let clampedX = false;
-  let yy = y;
-  let xx = x;
-  if (yy <= 0) {
-    yy = 0;
-    clampedY = true;
-  }
-  if (xx <= 0) {
-    xx = 0;
-    clampedX = true;
-  }
-  let yLow = Math.floor(yy);
-  let xLow = Math.floor(xx);
-  let yHigh: number;
-  let xHigh: number;
-  if (yLow >= H - 1) {
-    yLow = yHigh = H - 1;
-    yy = yLow;
-    clampedY = true;
-  } else {
-    yHigh = yLow + 1;
-  }
-  if (xLow >= W - 1) {
-    xLow = xHigh = W - 1;
-    xx = xLow;
-    clampedX = true;
-  } else {
-    xHigh = xLow + 1;
-  }
-  return { yLow, yHigh, xLow, xHigh, ly: yy - yLow, lx: xx - xLow, clampedY, clampedX };
+  const sy = axisStencil(H, y);
+  const sx = axisStencil(W, x);
+  return { yLow: sy.low, yHigh: sy.high, xLow: sx.low, xHigh: sx.high, ly: sy.frac, lx: sx.frac, clampedY: sy.clamped, clampedX: sx.clamped };
 }
 
 /** The four corner values of a stencil in the plane starting at `base`. */
