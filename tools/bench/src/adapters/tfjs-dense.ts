@@ -15,47 +15,24 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { packageVersion } from '../package-info.js';
+import { permute4d } from './permute-4d.js';
 import { SkipError, type Adapter } from './types.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
 /** NCHW -> NHWC. */
 export function nchwToNhwc(src: Float32Array, n: number, c: number, h: number, w: number): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let b = 0; b < n; b++) {
-    for (let ch = 0; ch < c; ch++) {
-      for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++) out[((b * h + y) * w + x) * c + ch] = src[((b * c + ch) * h + y) * w + x];
-      }
-    }
-  }
-  return out;
+  return permute4d(src, [n, c, h, w], [0, 2, 3, 1]);
 }
 
 /** NHWC -> NCHW. */
 export function nhwcToNchw(src: Float32Array, n: number, c: number, h: number, w: number): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let b = 0; b < n; b++) {
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        for (let ch = 0; ch < c; ch++) out[((b * c + ch) * h + y) * w + x] = src[((b * h + y) * w + x) * c + ch];
-      }
-    }
-  }
-  return out;
+  return permute4d(src, [n, h, w, c], [0, 3, 1, 2]);
 }
 
 /** OIHW -> HWIO (tfjs filter layout). */
 export function oihwToHwio(src: Float32Array, o: number, i: number, kh: number, kw: number): Float32Array {
-  const out = new Float32Array(src.length);
-  for (let a = 0; a < o; a++) {
-    for (let b = 0; b < i; b++) {
-      for (let y = 0; y < kh; y++) {
-        for (let x = 0; x < kw; x++) out[((y * kw + x) * i + b) * o + a] = src[((a * i + b) * kh + y) * kw + x];
-      }
-    }
-  }
-  return out;
+  return permute4d(src, [o, i, kh, kw], [2, 3, 1, 0]);
 }
 
 async function loadTf(backend: 'cpu' | 'wasm'): Promise<Tf> {
