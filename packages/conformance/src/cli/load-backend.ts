@@ -81,6 +81,19 @@ export function resolveBackendModule(spec: string): string {
   throw new Error(`cannot resolve backend module ${spec} from ${bases.join(', ')} (nor among the pnpm workspace packages); install it or pass a path`);
 }
 
+/**
+ * A short name (`demo`) of a workspace package `@dcnv2/backend-demo`, as `pnpm create-backend demo` makes
+ * one: its entry file, or null when the workspace has no such package.
+ */
+function workspaceBackend(kind: 'name' | 'module', spec: string): string | null {
+  if (kind !== 'module' || !/^[a-z][a-z0-9-]*$/.test(spec)) return null;
+  for (const base of new Set([userDirectory(), process.cwd(), dirname(fileURLToPath(import.meta.url))])) {
+    const r = resolveInWorkspace(base, `@dcnv2/backend-${spec}`);
+    if (r !== null) return r;
+  }
+  return null;
+}
+
 function isProvider(p: unknown): p is BackendProvider {
   return typeof p === 'object' && p !== null && typeof (p as BackendProvider).create === 'function';
 }
@@ -96,7 +109,7 @@ export async function loadProvider(kind: 'name' | 'module', value: string): Prom
   }
   let file: string;
   try {
-    file = resolveBackendModule(spec);
+    file = workspaceBackend(kind, spec) ?? resolveBackendModule(spec);
   } catch (e) {
     // Not a built-in name, not a path, and no such package: most likely a misspelt name.
     if (kind === 'module' && !looksLikePath(spec)) {
