@@ -11,7 +11,8 @@ export const USAGE = `usage: dcnv2-conformance --backend NAME|PATH|PACKAGE [opti
                             cpu -> @dcnv2/backend-cpu, wasm -> @dcnv2/backend-wasm, webgpu -> @dcnv2/backend-webgpu;
                             webgpu-f16: the same with precision float16, on an adapter with shader-f16),
                             or a path (./my-backend.js) or package name of a module exporting
-                            \`dcnBackend\` (a BackendProvider { name, create() })
+                            \`dcnBackend\` (a BackendProvider { name, create() }); inside the pnpm
+                            workspace, a short name NAME also finds @dcnv2/backend-NAME (pnpm create-backend)
   --backend-module SPEC     the same as --backend SPEC, for a module (kept as an alias)
   --other NAME|SPEC         another backend for the cross suite (repeatable; default: reference)
   --op OP                   deform_conv2d, deform_roi_pool or all (default: all, or with --vectors
