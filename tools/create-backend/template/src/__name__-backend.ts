@@ -10,7 +10,7 @@
  * storage type, make `upload`/`download` copy in and out of it, set `capabilities.resident`, and free the
  * storage in `release`.
  */
-import type { Backend, BackendCapabilities, KernelTable } from '@dcnv2/core';
+import { DisposedError, type Backend, type BackendCapabilities, type KernelTable } from '@dcnv2/core';
 
 export interface __Name__BackendOptions {
   /** Largest number of threads to use. Benchmarks pass it; this single-threaded skeleton ignores it. */
@@ -77,6 +77,7 @@ export class __Name__Backend implements Backend<Float32Array> {
   }
 
   private checkAlive(): void {
-    if (this.disposed) throw new Error(`the ${this.name} backend was disposed`);
+    // A typed error, as every backend throws: callers branch on `instanceof DisposedError` or its code.
+    if (this.disposed) throw new DisposedError({ argument: 'backend', expected: 'a backend that was not disposed', actual: this.name });
   }
 }
