@@ -6,26 +6,19 @@
  */
 import { ParamError, ShapeError } from './errors.js';
 import { takeOpArgs, type TakenArgs } from './op-args.js';
-import type { OpInputSpec, OpParamSpec } from './op-specs.js';
+import type { OpSpec } from './op-specs.js';
 import { checkDim } from './validate-tensor.js';
 
 /** The shape of every tensor of a call: each input (as it is, or would be, when present) and the output. */
 export type ShapesOf<I extends string> = { readonly [K in I | 'output']: readonly number[] };
 
-/** An op, as its author writes it down (see `defineOp`). */
-export interface OpDefinition<G = unknown, I extends string = string, Gr extends I = I, P extends string = string> {
-  /** Snake case, as torchvision / mmcv / ONNX tooling spell it: `deform_conv2d`. */
-  readonly name: string;
+/**
+ * An op, as its author writes it down (see `defineOp`): its data (`OpSpec`: name, inputs in call order,
+ * gradOutput, params, gradient names) and what only it can answer.
+ */
+export interface OpDefinition<G = unknown, I extends string = string, Gr extends I = I, P extends string = string> extends OpSpec<string, I, Gr, P> {
   /** The public function's name, for messages: `deformConv2d` (its backward is `deformConv2dBackward`). */
   readonly functionName: string;
-  /** Tensor inputs in call order; `optional` ones may be omitted or null. */
-  readonly inputs: readonly OpInputSpec<I>[];
-  /** `gradOutput` of a backward call: shaped like the output. */
-  readonly gradOutput: { readonly rank: number; readonly dims: string };
-  /** The fields of `params`, with their defaults. */
-  readonly params: readonly OpParamSpec<P>[];
-  /** The inputs that get a gradient, in the order a backward call delivers them. */
-  readonly grads: readonly Gr[];
   /**
    * Validates the call's tensor shapes (already taken: rank and data checked) and its raw `params`, with
    * typed errors, and returns the resolved geometry kernels receive. It must not read tensor data.

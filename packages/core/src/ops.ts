@@ -7,7 +7,7 @@
  */
 import { convShapes, type ConvGeometry, type DeformConv2dParams } from './conv-params.js';
 import { ParamError } from './errors.js';
-import { defineOp, isOpDescriptor, type AnyOpDescriptor, type OpDescriptorOf } from './op-definition.js';
+import { defineOp, isOpDescriptor, type AnyOpDescriptor, type OpDescriptorOf, type ShapesOf } from './op-definition.js';
 import { DEFORM_CONV2D_SPEC, DEFORM_ROI_POOL_SPEC } from './op-specs.js';
 import { roiPoolShapes, type DeformRoiPoolParams, type RoiPoolGeometry } from './roi-pool-params.js';
 import { checkGradOutputShape, convGeometryOf, type ConvShapeArgs } from './validate-conv.js';
@@ -37,7 +37,7 @@ export type OpInputName<N extends OpName> = OpTypes[N]['input'];
 /** The inputs of an op that get gradients. */
 export type OpGradName<N extends OpName> = OpTypes[N]['grad'];
 /** Shapes of every tensor of a call: each input (as it is, or would be, when present) and the output. */
-export type OpShapes<N extends OpName> = { readonly [K in OpInputName<N> | 'output']: readonly number[] };
+export type OpShapes<N extends OpName> = ShapesOf<OpInputName<N>>;
 
 /** One built-in op, declared once (see `OpDescriptorOf` for each field). */
 export type OpDescriptor<N extends OpName = OpName> = OpDescriptorOf<
