@@ -115,7 +115,12 @@ export class CpuBackend implements Backend<Float32Array> {
     return new Float32Array(data);
   }
 
-  async download(handle: Float32Array, _shape: readonly number[]): Promise<Float32Array> {
+  async download(handle: Float32Array, shape: readonly number[]): Promise<Float32Array> {
+    return this.downloadSync(handle, shape);
+  }
+
+  /** The same copy, synchronously (core's `runOpSync`: tfjs kernels). */
+  downloadSync(handle: Float32Array, _shape: readonly number[]): Float32Array {
     this.#check();
     return handle.slice();
   }

@@ -397,6 +397,11 @@ export class WasmBackend implements Backend<WasmTensor> {
   }
 
   async download(handle: WasmTensor, shape: readonly number[]): Promise<Float32Array> {
+    return this.downloadSync(handle, shape);
+  }
+
+  /** The same copy, synchronously (core's `runOpSync`: tfjs kernels; the kernels themselves are synchronous on one thread). */
+  downloadSync(handle: WasmTensor, shape: readonly number[]): Float32Array {
     this.#ready();
     const s = this.#storage(handle, 'handle', shapeElements(shape, 'shape'));
     if (s.length === 0) return new Float32Array(0);

@@ -64,6 +64,12 @@ export interface Backend<H = unknown> {
   upload(data: Float32Array, shape: readonly number[]): H;
   /** Copies a handle's values to the host. Leaves the handle alive. */
   download(handle: H, shape: readonly number[]): Promise<Float32Array>;
+  /**
+   * Optional: the same copy, synchronously, for the synchronous call path (`runOpSync`, which frameworks
+   * with synchronous kernels such as tfjs use). Backends whose tensors live on the host or in wasm memory
+   * have it; a GPU backend does not.
+   */
+  downloadSync?(handle: H, shape: readonly number[]): Float32Array;
   /** Frees a handle. Must tolerate handles of any op of this backend. */
   release(handle: H): void;
   /**

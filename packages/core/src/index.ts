@@ -17,6 +17,7 @@ export { defineOp, isOpDescriptor, type OpDefinition, type OpDescriptorOf, type 
 export { takeOpArgs, type TakenArgs } from './op-args.js';
 export type { TakenTensor } from './intake.js';
 export { runOp, runOpBackward, type RunBackwardOptions } from './run-op.js';
+export { runOpSync, runOpBackwardSync, type SyncOpOptions, type SyncBackwardOptions } from './run-op-sync.js';
 export {
   KERNEL_DIRECTIONS,
   registerKernel,

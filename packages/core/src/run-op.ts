@@ -10,60 +10,16 @@
  * kernel receives exactly that copy.
  */
 import type { Backend } from './backend.js';
-import type { TakenTensor } from './intake.js';
+import { descriptorOf, inputHandles } from './call-inputs.js';
 import { requireKernel, type KernelDirection } from './kernels.js';
 import { takeOpArgs, type TakenArgs } from './op-args.js';
 import { deliverGrads, outputMode, requestedGrads, resolveBackend, runOnBackend, takeOptions, type OpOptions, type Result } from './op-call.js';
-import { isOpDescriptor, type AnyOpDescriptor } from './op-definition.js';
-import { opDescriptor } from './ops.js';
-import { ParamError } from './errors.js';
+import type { AnyOpDescriptor } from './op-definition.js';
 import { CallScope, deliver, type OutputMode } from './resident.js';
 
 export interface RunBackwardOptions<M extends OutputMode = OutputMode> extends OpOptions<M> {
   /** Which gradients to compute, by input name; default all the op's gradients whose inputs the call has. */
   readonly grads?: readonly string[];
-}
-
-function descriptorOf(op: unknown): AnyOpDescriptor {
-  if (typeof op === 'string') return opDescriptor(op);
-  if (isOpDescriptor(op)) return op;
-  throw new ParamError({ argument: 'op', expected: 'an op name or a descriptor made by defineOp', actual: op });
-}
-
-/**
- * The handles of a call's inputs, by name (null: absent). Plain inputs are uploaded (host) or borrowed
- * (resident) in call order; inputs the op checks by value are then copied, checked and uploaded, after a
- * read-back when they are resident (which makes the result a promise).
- */
-function inputHandles<H>(
-  backend: Backend<H>,
-  scope: CallScope<H>,
-  d: AnyOpDescriptor,
-  t: TakenArgs<string>,
-  g: unknown,
-): Record<string, H | null> | Promise<Record<string, H | null>> {
-  const handles: Record<string, H | null> = {};
-  const checked: string[] = [];
-  for (const i of d.inputs) {
-    if (d.checkValues[i.name] !== undefined && t[i.name] !== null) checked.push(i.name);
-    else handles[i.name] = scope.optional(t[i.name] ?? null, i.name);
-  }
-  const reads: Promise<void>[] = [];
-  for (const name of checked) {
-    const taken = t[name] as TakenTensor;
-    const check = d.checkValues[name]!;
-    const take = (values: Float32Array): void => {
-      check(values, g);
-      handles[name] = scope.uploadCopy(values, taken.shape);
-    };
-    if (taken.host !== null) {
-      take(taken.host.slice());
-    } else {
-      const resident = scope.handle(taken, name);
-      reads.push(runOnBackend(backend, `reading ${name}`, () => backend.download(resident, taken.shape)).then((v) => take(v.slice())));
-    }
-  }
-  return reads.length === 0 ? handles : Promise.all(reads).then(() => handles);
 }
 
 async function withInputs<H, T>(
@@ -79,7 +35,7 @@ async function withInputs<H, T>(
     // gradOutput first: it is uploaded before any read-back, so while the call's promise is pending the
     // caller's host data is never read again.
     const gradOutput = t.gradOutput === null ? null : scope.handle(t.gradOutput, 'gradOutput');
-    const h = inputHandles(backend, scope, d, t, g);
+    const h = inputHandles(backend, scope, d, t, g, false);
     const inputs = h instanceof Promise ? await h : h;
     return await runOnBackend(backend, direction === 'forward' ? d.functionName : `${d.functionName}Backward`, () => run(inputs, gradOutput));
   } finally {

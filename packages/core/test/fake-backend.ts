@@ -63,6 +63,11 @@ export class FakeBackend implements Backend<FakeHandle> {
     if (!this.live.has(h.id)) throw new Error(`download of released handle ${h.id}`);
     return h.data.slice();
   }
+  /** Synchronous read-back (core's runOpSync). */
+  downloadSync(h: FakeHandle): Float32Array {
+    if (!this.live.has(h.id)) throw new Error(`download of released handle ${h.id}`);
+    return h.data.slice();
+  }
   release(h: FakeHandle): void {
     if (!this.live.delete(h.id)) throw new Error(`double release of handle ${h.id}`);
   }
