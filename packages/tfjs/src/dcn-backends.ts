@@ -1,0 +1,83 @@
+/**
+ * Which dcnv2 backend runs the kernels of each tfjs backend. tfjs runs kernels synchronously, so it must
+ * be one whose kernels answer synchronously and which reads back synchronously (`downloadSync`): the
+ * dcnv2 cpu backend for tfjs `cpu` (and, reading back, `webgl`), the dcnv2 wasm backend on one thread for
+ * tfjs `wasm`. A browser main thread cannot block on worker threads (`Atomics.wait` is not allowed
+ * there), so the wasm kernels run on the calling thread.
+ */
+import { BackendError, type Backend } from '@dcnv2/core';
+import { createCpuBackend } from '@dcnv2/backend-cpu';
+import { createWasmBackend } from '@dcnv2/backend-wasm';
+
+const chosen = new Map<string, Backend>();
+const pending = new Map<string, Promise<Backend>>();
+
+/** The dcnv2 backend each tfjs backend gets when none was set (created and initialised by `prepareDcnv2`). */
+function defaultFor(tfjsBackend: string): (() => Backend) | null {
+  if (tfjsBackend === 'cpu' || tfjsBackend === 'webgl') return () => createCpuBackend();
+  if (tfjsBackend === 'wasm') return () => createWasmBackend({ threads: 1 });
+  return null;
+}
+
+/**
+ * Creates and initialises (once) the dcnv2 backend that runs the kernels of tfjs backend `tfjsBackend`
+ * (default: the tfjs backend in use). Call it once before the first op on tfjs `wasm` (compiling the
+ * kernels is asynchronous, tfjs kernels are not); on `cpu` it is optional.
+ */
+export async function prepareDcnv2(tfjsBackend: string): Promise<Backend> {
+  const have = chosen.get(tfjsBackend);
+  if (have !== undefined) return have;
+  let p = pending.get(tfjsBackend);
+  if (p === undefined) {
+    const make = defaultFor(tfjsBackend);
+    if (make === null) {
+      throw new BackendError({ argument: 'tfjsBackend', expected: 'a tfjs backend @dcnv2/tfjs runs on: cpu, wasm, webgl', actual: tfjsBackend });
+    }
+    p = (async () => {
+      const b = make();
+      await b.init();
+      chosen.set(tfjsBackend, b);
+      return b;
+    })().finally(() => pending.delete(tfjsBackend));
+    pending.set(tfjsBackend, p);
+  }
+  return p;
+}
+
+/**
+ * Runs the kernels of tfjs backend `tfjsBackend` on `backend` (initialised, synchronous: see the module
+ * comment), for example a wasm backend with other options. Returns the one it replaces, which the caller
+ * still owns.
+ */
+export function setDcnv2Backend(tfjsBackend: string, backend: Backend): Backend | undefined {
+  if (typeof backend !== 'object' || backend === null || typeof backend.downloadSync !== 'function') {
+    throw new BackendError({ argument: 'backend', expected: 'an initialised dcnv2 backend with downloadSync (cpu, or wasm with threads: 1)', actual: backend });
+  }
+  const old = chosen.get(tfjsBackend);
+  chosen.set(tfjsBackend, backend);
+  return old;
+}
+
+/** The dcnv2 backend for a kernel call on tfjs backend `tfjsBackend`; the cpu one is made on first use. */
+export function dcnv2BackendFor(tfjsBackend: string): Backend {
+  const have = chosen.get(tfjsBackend);
+  if (have !== undefined) return have;
+  if (tfjsBackend === 'cpu' || tfjsBackend === 'webgl') {
+    // The cpu backend's init does nothing, so it can start synchronously, inside a kernel.
+    const b = createCpuBackend();
+    chosen.set(tfjsBackend, b);
+    return b;
+  }
+  throw new BackendError({
+    argument: 'backend',
+    expected: `a dcnv2 backend prepared for tfjs backend "${tfjsBackend}"`,
+    actual: 'none',
+  }, `await prepareDcnv2('${tfjsBackend}') once before the first op (tfjs kernels are synchronous; compiling wasm is not)`);
+}
+
+/** Disposes the dcnv2 backends this package made or was given, and forgets them. */
+export async function disposeDcnv2Backends(): Promise<void> {
+  const all = [...chosen.values()];
+  chosen.clear();
+  for (const b of all) await b.dispose();
+}

@@ -1,0 +1,13 @@
+/**
+ * @dcnv2/tfjs: DCNv2 for TensorFlow.js. Importing it registers the kernels (tfjs backends cpu, wasm and
+ * webgl) and their gradients with the @tensorflow/tfjs-core the application uses.
+ */
+import { registerGradients } from './gradients.js';
+import { registerSyncKernels } from './tfjs-kernels.js';
+
+registerSyncKernels();
+registerGradients();
+
+export { deformConv2d, deformRoiPool, type DataFormat, type DeformConv2dArgs, type DeformConv2dOpParams, type DeformRoiPoolArgs, type DeformRoiPoolOpParams } from './ops.js';
+export { prepareDcnv2, setDcnv2Backend, disposeDcnv2Backends } from './dcn-backends.js';
+export { DEFORM_CONV2D, DEFORM_CONV2D_GRAD, DEFORM_ROI_POOL, DEFORM_ROI_POOL_GRAD, type DeformConv2dAttrs, type DeformRoiPoolAttrs } from './kernel-names.js';

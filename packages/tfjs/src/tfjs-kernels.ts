@@ -1,0 +1,109 @@
+/**
+ * The tfjs kernels: each reads its inputs from the tfjs backend synchronously, runs dcnv2's synchronous
+ * call path (`runOpSync`: core's validation, typed errors, value-checked RoIs) on the dcnv2 backend that
+ * serves that tfjs backend, and hands the results back to tfjs as new tensors.
+ */
+import { DTypeError, runOpBackwardSync, runOpSync, type HostTensor } from '@dcnv2/core';
+import { getBackend, registerKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { dcnv2BackendFor } from './dcn-backends.js';
+import { inverse, permute4d, TO_KERNEL_LAYOUT } from './layout.js';
+import { DEFORM_CONV2D, DEFORM_CONV2D_GRAD, DEFORM_ROI_POOL, DEFORM_ROI_POOL_GRAD } from './kernel-names.js';
+
+/** What the kernels need of a tfjs backend that reads back synchronously (tfjs cpu, wasm, webgl). */
+interface SyncTfjsBackend {
+  readSync(dataId: object): unknown;
+  makeTensorInfo?(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+  makeOutput?(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo;
+}
+
+/** The tfjs backends whose kernels run on a synchronous dcnv2 backend (webgl: read back to the host). */
+export const SYNC_TFJS_BACKENDS = ['cpu', 'wasm', 'webgl'] as const;
+
+function hostOf(backend: SyncTfjsBackend, t: TensorInfo, argument: string): HostTensor {
+  if (t.dtype !== 'float32') throw new DTypeError({ argument: `${argument}.dtype`, expected: 'float32', actual: t.dtype });
+  const data = backend.readSync(t.dataId);
+  if (!(data instanceof Float32Array)) throw new DTypeError({ argument: `${argument}`, expected: 'float32 values', actual: data });
+  return { shape: t.shape, data };
+}
+
+function tensorInfoOf(backend: SyncTfjsBackend, t: HostTensor): TensorInfo {
+  const shape = [...t.shape];
+  if (typeof backend.makeTensorInfo === 'function') return backend.makeTensorInfo(shape, 'float32', t.data);
+  return backend.makeOutput!(shape, 'float32', undefined, t.data);
+}
+
+/**
+ * Core's params from a kernel's attributes: all but `inputNames` (the forward call's inputs, in order, for
+ * the gradient) and `gradNames` (the gradients a gradient kernel returns), which are this package's own.
+ */
+const OWN_ATTRS = new Set(['inputNames', 'gradNames', 'dataFormat']);
+function paramsOf(attrs: NamedAttrMap | undefined): Record<string, unknown> {
+  const p: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(attrs ?? {})) if (v !== undefined && v !== null && !OWN_ATTRS.has(k)) p[k] = v;
+  return p;
+}
+
+/** NHWC calls: the permutation of each input to the kernels' layout, by name (none for NCHW). */
+function layoutOf(op: Op, attrs: NamedAttrMap | undefined): Readonly<Record<string, readonly [number, number, number, number]>> {
+  return attrs?.dataFormat === 'NHWC' ? TO_KERNEL_LAYOUT[op]! : {};
+}
+
+/**
+ * The host tensors of a kernel call by input name. A forward kernel gets its inputs as an array named by
+ * `inputNames` (see ops.ts); a gradient kernel gets them by name, with `gradOutput`.
+ */
+function hostInputs(op: Op, backend: SyncTfjsBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undefined): Record<string, HostTensor> {
+  const out: Record<string, HostTensor> = {};
+  const names = attrs?.inputNames as string[] | undefined;
+  const layout = layoutOf(op, attrs);
+  for (const [key, t] of Object.entries(inputs)) {
+    const name = Array.isArray(inputs) && names !== undefined ? names[Number(key)]! : key;
+    if (t === undefined) continue;
+    const host = hostOf(backend, t, name);
+    const perm = layout[name];
+    out[name] = perm !== undefined && host.shape.length === 4 ? permute4d(host, perm) : host;
+  }
+  return out;
+}
+
+/** A result in the kernels' layout, back in the caller's: the inverse of what its input (or `output`: gradOutput's) went through. */
+function callerLayout(op: Op, attrs: NamedAttrMap | undefined, name: string, t: HostTensor): HostTensor {
+  const perm = layoutOf(op, attrs)[name];
+  return perm !== undefined && t.shape.length === 4 ? permute4d(t, inverse(perm)) : t;
+}
+
+// A kernel runs on tfjs's current backend, so `getBackend()` names the one whose tensors it receives.
+type Op = 'deform_conv2d' | 'deform_roi_pool';
+
+function forwardKernel(op: Op) {
+  return ({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo => {
+    const tb = backend as unknown as SyncTfjsBackend;
+    const dcn = dcnv2BackendFor(getBackend());
+    const out = runOpSync(op, hostInputs(op, tb, inputs, attrs), paramsOf(attrs), { backend: dcn });
+    return tensorInfoOf(tb, callerLayout(op, attrs, 'gradOutput', out));
+  };
+}
+
+/**
+ * One kernel for all gradients: its inputs are the forward call's plus `gradOutput`, its outputs one
+ * gradient per differentiable input the call has, in the op's order (`gradNames` of the attributes).
+ */
+function gradKernel(op: Op) {
+  return ({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo[] => {
+    const tb = backend as unknown as SyncTfjsBackend;
+    const dcn = dcnv2BackendFor(getBackend());
+    const names = attrs!.gradNames as string[];
+    const grads = runOpBackwardSync(op, hostInputs(op, tb, inputs, attrs), paramsOf(attrs), { backend: dcn, grads: names });
+    return names.map((k) => tensorInfoOf(tb, callerLayout(op, attrs, k, grads[k]!)));
+  };
+}
+
+/** Registers the kernels for every synchronous tfjs backend. */
+export function registerSyncKernels(): void {
+  for (const backendName of SYNC_TFJS_BACKENDS) {
+    registerKernel({ kernelName: DEFORM_CONV2D, backendName, kernelFunc: forwardKernel('deform_conv2d') as never });
+    registerKernel({ kernelName: DEFORM_CONV2D_GRAD, backendName, kernelFunc: gradKernel('deform_conv2d') as never });
+    registerKernel({ kernelName: DEFORM_ROI_POOL, backendName, kernelFunc: forwardKernel('deform_roi_pool') as never });
+    registerKernel({ kernelName: DEFORM_ROI_POOL_GRAD, backendName, kernelFunc: gradKernel('deform_roi_pool') as never });
+  }
+}
