@@ -199,7 +199,7 @@ console.log(JSON.stringify({
     expect(r.stdout).toMatch(/^golden +basic_3x3 +output +\S+ +atol 1\.00e-4 rtol 1\.00e-4 +PASS$/m);
   }, 300_000);
 
-  it('installed CLI: --backend ./my-backend.js, the example the package ships, copied into the project, passes with only capability skips', () => {
+  it('installed CLI: --backend ./my-backend.js, the example the package ships, copied into the project, passes with only its missing kernels skipped', () => {
     copyFileSync(join(app, 'node_modules', '@dcnv2', 'conformance', 'examples', 'my-backend.js'), join(app, 'my-backend.js'));
     const r = conformanceCli(['--backend', './my-backend.js']);
     const summary = /^(\d+) passed, 0 failed, (\d+) skipped$/.exec(r.last);
@@ -209,12 +209,13 @@ console.log(JSON.stringify({
     // Every forward check ran: all 17 golden convolution cases, fuzz, onnx, cross and the adversarial probes.
     expect(r.stdout.match(/^golden +\S+ +output .*PASS$/gm)).toHaveLength(17);
     for (const suite of ['properties', 'fuzz', 'onnx', 'cross', 'adversarial']) expect(r.stdout).toMatch(new RegExp(`^${suite} .*PASS$`, 'm'));
-    // What was skipped is only what the example does not declare (backward, roiPool), each with its reason.
+    // What was skipped is only what needs the kernels the example does not have, each with its reason.
     const skips = r.stdout.split('\n').filter((l) => l.startsWith('skipped '));
     expect(skips.length).toBe(Number(summary![2]));
-    expect(skips.filter((l) => !/has no backward|has no roiPool capability/.test(l))).toEqual([]);
+    expect(skips.filter((l) => !/has no backward|missing kernel /.test(l))).toEqual([]);
     expect(skips).toContain('skipped golden: backend has no backward');
-    expect(skips).toContain('skipped deform_roi_pool: backend my-backend has no roiPool capability');
+    expect(skips).toContain('skipped deform_roi_pool: missing kernel deform_roi_pool forward: backend my-backend has none');
+    expect(r.stdout).toContain('missing kernels: deform_conv2d backward, deform_roi_pool forward, deform_roi_pool backward');
   }, 300_000);
 
   it.runIf(existsSync(SWIFTSHADER_ICD))('installed backend-webgpu with the optional webgpu package: RoI pooling on SwiftShader, and the golden vectors via the CLI', () => {
