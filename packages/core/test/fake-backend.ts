@@ -16,6 +16,7 @@ import type {
   RoiPoolGrads,
   RoiPoolInputs,
 } from '../src/index.js';
+import { hostTensor } from '../src/index.js';
 
 export interface FakeHandle {
   readonly id: number;
@@ -102,3 +103,11 @@ export class FakeBackend implements Backend<FakeHandle> {
     this.disposed = true;
   }
 }
+
+/** A 1x1-output convolution call whose fake result is the bias, [5, 7]: the call-path tests' smallest case. */
+export const tinyConvArgs = () => ({
+  input: hostTensor([1, 1, 3, 3]),
+  weight: hostTensor([2, 1, 3, 3]),
+  offset: hostTensor([1, 18, 1, 1]),
+  bias: hostTensor([2], [5, 7]),
+});

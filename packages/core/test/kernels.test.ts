@@ -21,16 +21,10 @@ import {
   requireKernel,
   type Backend,
 } from '../src/index.js';
-import { FakeBackend, type FakeHandle } from './fake-backend.js';
+import { FakeBackend, tinyConvArgs, type FakeHandle } from './fake-backend.js';
 
 afterEach(() => disposeAll());
 
-const convArgs = () => ({
-  input: hostTensor([1, 1, 3, 3]),
-  weight: hostTensor([2, 1, 3, 3]),
-  offset: hostTensor([1, 18, 1, 1]),
-  bias: hostTensor([2], [5, 7]),
-});
 
 describe('kernel tables', () => {
   it('derive what a backend runs, by op and direction', () => {
@@ -46,7 +40,7 @@ describe('kernel tables', () => {
 
   it('a missing kernel is a CapabilityError naming op, direction and what the backend has', async () => {
     const b = new FakeBackend('fwd-only', { backward: false });
-    const e = await deformConv2dBackward({ ...convArgs(), gradOutput: hostTensor([1, 2, 1, 1]) }, {}, { backend: b }).catch((x: unknown) => x);
+    const e = await deformConv2dBackward({ ...tinyConvArgs(), gradOutput: hostTensor([1, 2, 1, 1]) }, {}, { backend: b }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(CapabilityError);
     expect(e).toMatchObject({ argument: 'options.backend', expected: 'a backend with a deform_conv2d backward kernel', actual: 'fwd-only' });
     expect((e as Error).message).toContain('(it has deform_conv2d forward)');
@@ -78,7 +72,7 @@ describe('kernel tables', () => {
         return reads === 1 ? honest : { deform_conv2d: { forward: () => { throw new Error('swapped'); } } };
       },
     });
-    const out = await deformConv2d(convArgs(), {}, { backend: b });
+    const out = await deformConv2d(tinyConvArgs(), {}, { backend: b });
     expect(Array.from(out.data)).toEqual([5, 7]);
     expect(reads).toBe(1);
   });
@@ -97,11 +91,11 @@ describe('registerKernel', () => {
     });
     try {
       expect(listKernels(b).map((k) => `${k.op} ${k.direction}`)).toEqual(['deform_conv2d forward', 'deform_conv2d backward']);
-      const g = await deformConv2dBackward({ ...convArgs(), gradOutput: hostTensor([1, 2, 1, 1]) }, {}, { backend: b, grads: ['input'] });
+      const g = await deformConv2dBackward({ ...tinyConvArgs(), gradOutput: hostTensor([1, 2, 1, 1]) }, {}, { backend: b, grads: ['input'] });
       expect(Array.from(g.input!.data)).toEqual(new Array(9).fill(3));
       expect(b.live.size).toBe(0);
       const own = registerKernel({ backendName: 'plain', op: 'deform_conv2d', direction: 'forward', kernel: () => { throw new Error('not used'); } });
-      expect(Array.from((await deformConv2d(convArgs(), {}, { backend: b })).data)).toEqual([5, 7]);
+      expect(Array.from((await deformConv2d(tinyConvArgs(), {}, { backend: b })).data)).toEqual([5, 7]);
       own();
     } finally {
       off();

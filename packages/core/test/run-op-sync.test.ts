@@ -5,28 +5,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BackendError, CapabilityError, deformConv2d, hostTensor, OPS, runOpBackwardSync, runOpSync, ShapeError, upload } from '../src/index.js';
-import { FakeBackend } from './fake-backend.js';
+import { FakeBackend, tinyConvArgs } from './fake-backend.js';
 
-const args = () => ({
-  input: hostTensor([1, 1, 3, 3]),
-  weight: hostTensor([2, 1, 3, 3]),
-  offset: hostTensor([1, 18, 1, 1]),
-  bias: hostTensor([2], [5, 7]),
-});
 
 describe('runOpSync', () => {
   it('returns what the asynchronous op returns, at once, and releases every temporary', async () => {
     const b = new FakeBackend();
-    const sync = runOpSync('deform_conv2d', args(), {}, { backend: b });
+    const sync = runOpSync('deform_conv2d', tinyConvArgs(), {}, { backend: b });
     expect(sync).not.toBeInstanceOf(Promise);
-    expect(sync).toEqual(await deformConv2d(args(), {}, { backend: b }));
+    expect(sync).toEqual(await deformConv2d(tinyConvArgs(), {}, { backend: b }));
     expect(Array.from(sync.data)).toEqual([5, 7]);
     expect(b.live.size).toBe(0);
   });
 
   it('backward: requested gradients only, host tensors, nothing left alive', () => {
     const b = new FakeBackend();
-    const g = runOpBackwardSync(OPS.deform_conv2d, { ...args(), gradOutput: hostTensor([1, 2, 1, 1]) }, {}, { backend: b, grads: ['weight', 'bias'] });
+    const g = runOpBackwardSync(OPS.deform_conv2d, { ...tinyConvArgs(), gradOutput: hostTensor([1, 2, 1, 1]) }, {}, { backend: b, grads: ['weight', 'bias'] });
     expect(Object.keys(g)).toEqual(['weight', 'bias']);
     expect(g.weight!.shape).toEqual([2, 1, 3, 3]);
     expect(Array.from(g.bias!.data)).toEqual([1, 1]);
@@ -35,20 +29,20 @@ describe('runOpSync', () => {
 
   it('validates as the ops do, and takes resident inputs of the backend', () => {
     const b = new FakeBackend();
-    expect(() => runOpSync('deform_conv2d', { ...args(), bias: hostTensor([3]) }, {}, { backend: b })).toThrow(ShapeError);
+    expect(() => runOpSync('deform_conv2d', { ...tinyConvArgs(), bias: hostTensor([3]) }, {}, { backend: b })).toThrow(ShapeError);
     const w = upload(b, hostTensor([2, 1, 3, 3]));
-    expect(Array.from(runOpSync('deform_conv2d', { ...args(), weight: w }, {}, { backend: b }).data)).toEqual([5, 7]);
+    expect(Array.from(runOpSync('deform_conv2d', { ...tinyConvArgs(), weight: w }, {}, { backend: b }).data)).toEqual([5, 7]);
     w.dispose();
     expect(b.live.size).toBe(0);
   });
 
   it('a backend without downloadSync, or whose kernel answers with a promise, gets a CapabilityError; late results are released', async () => {
     const noRead = Object.assign(new FakeBackend('no-read'), { downloadSync: undefined });
-    expect(() => runOpSync('deform_conv2d', args(), {}, { backend: noRead })).toThrow(/options\.backend: expected a backend with downloadSync/);
+    expect(() => runOpSync('deform_conv2d', tinyConvArgs(), {}, { backend: noRead })).toThrow(/options\.backend: expected a backend with downloadSync/);
     const b = new FakeBackend('async');
     const own = b.kernels.deform_conv2d!;
     Object.defineProperty(b, 'kernels', { value: { deform_conv2d: { forward: async (c: Parameters<NonNullable<typeof own.forward>>[0]) => own.forward!(c) } } });
-    const e = (() => { try { runOpSync('deform_conv2d', args(), {}, { backend: b }); } catch (x) { return x; } })();
+    const e = (() => { try { runOpSync('deform_conv2d', tinyConvArgs(), {}, { backend: b }); } catch (x) { return x; } })();
     expect(e).toBeInstanceOf(CapabilityError);
     expect((e as Error).message).toMatch(/^options\.backend: expected a backend whose deform_conv2d forward kernel returns synchronously, got "async"/);
     await new Promise((r) => setTimeout(r, 0));
@@ -58,7 +52,7 @@ describe('runOpSync', () => {
   it('what a kernel throws reaches the caller as a BackendError naming the backend, temporaries released', () => {
     const b = new FakeBackend('boom');
     Object.defineProperty(b, 'kernels', { value: { deform_conv2d: { forward: () => { throw new Error('kernel exploded'); } } } });
-    expect(() => runOpSync('deform_conv2d', args(), {}, { backend: b })).toThrow(BackendError);
+    expect(() => runOpSync('deform_conv2d', tinyConvArgs(), {}, { backend: b })).toThrow(BackendError);
     expect(b.live.size).toBe(0);
   });
 });
