@@ -11,3 +11,4 @@ registerGradients();
 export { deformConv2d, deformRoiPool, type DataFormat, type DeformConv2dArgs, type DeformConv2dOpParams, type DeformRoiPoolArgs, type DeformRoiPoolOpParams } from './ops.js';
 export { prepareDcnv2, setDcnv2Backend, disposeDcnv2Backends } from './dcn-backends.js';
 export { DEFORM_CONV2D, DEFORM_CONV2D_GRAD, DEFORM_ROI_POOL, DEFORM_ROI_POOL_GRAD, type DeformConv2dAttrs, type DeformRoiPoolAttrs } from './kernel-names.js';
+export { DeformConv2D, deformConv2dLayer, DeformRoiPool, deformRoiPoolLayer, type DeformConv2DArgs, type DeformConv2DPadding, type DeformRoiPoolLayerArgs, type InitializerSpec, type RegularizerSpec, type LayerDataFormat } from './layers/index.js';
