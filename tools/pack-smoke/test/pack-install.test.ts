@@ -91,7 +91,7 @@ beforeAll(() => {
   // onnx suites of the installed CLI run as they do for a user.
   const ort = join(app, 'node_modules', 'onnxruntime-web');
   if (!existsSync(ort)) symlinkSync(installedClosure('onnxruntime-web', join(root, PACKAGES.conformance))[0]!, ort, 'dir');
-}, 300_000);
+}, 600_000); // packs five packages and installs them with npm: minutes when CI runs every package at once on 2 cores
 
 describe('packed packages install and run outside the workspace', () => {
   it('each tarball holds README, package.json and dist with declarations, and no tests or sources', () => {
