@@ -4,13 +4,14 @@
  * (layout.ts). Shapes and parameters are validated by dcnv2's core inside the kernel, with its typed errors.
  */
 import { DTypeError, ParamError, RankError, type DeformConv2dParams, type DeformRoiPoolParams } from '@dcnv2/core';
-import { engine, Tensor, tensor as makeTensor, type NamedAttrMap, type NamedTensorMap, type Tensor1D, type Tensor2D, type Tensor4D, type TensorLike } from '@tensorflow/tfjs-core';
+import { engine, Tensor, tensor as makeTensor, type NamedAttrMap, type NamedTensorMap, type Tensor4D, type TensorLike } from '@tensorflow/tfjs-core';
 import { DEFORM_CONV2D, DEFORM_ROI_POOL } from './kernel-names.js';
 
 /** Where channels are: 'NHWC' (tfjs's default; weights HWIO) or 'NCHW' (torchvision's; weights OIHW). */
 export type DataFormat = 'NHWC' | 'NCHW';
 
-type T4 = Tensor4D | TensorLike;
+/** A tf.Tensor of any declared rank (the rank is checked when called: `RankError`) or data tfjs accepts. */
+type T4 = Tensor | TensorLike;
 
 export interface DeformConv2dArgs {
   /** NHWC `[N, H, W, Cin]` or NCHW `[N, Cin, H, W]`. */
@@ -22,7 +23,7 @@ export interface DeformConv2dArgs {
   /** `[N, Ho, Wo, og*kh*kw]` (NHWC) or `[N, og*kh*kw, Ho, Wo]`; omit or null for DCNv1. */
   readonly mask?: T4 | null;
   /** `[Cout]`; omit or null for none. */
-  readonly bias?: Tensor1D | TensorLike | null;
+  readonly bias?: Tensor | TensorLike | null;
 }
 
 export interface DeformConv2dOpParams extends DeformConv2dParams {
@@ -34,7 +35,7 @@ export interface DeformRoiPoolArgs {
   /** NHWC `[N, H, W, C]` or NCHW `[N, C, H, W]`. */
   readonly input: T4;
   /** `[R, 5]` = (batch index, x1, y1, x2, y2) in image coordinates. */
-  readonly rois: Tensor2D | TensorLike;
+  readonly rois: Tensor | TensorLike;
   /** `[R, ph, pw, 2]` (NHWC) or `[R, 2, ph, pw]`: per-bin offsets, x first, in units of gamma times the RoI size. */
   readonly offset?: T4 | null;
   /** `[R, ph, pw, 1]` (NHWC) or `[R, 1, ph, pw]`: per-bin modulation. */
