@@ -117,6 +117,11 @@ describe('DeformConv2D', () => {
     expect(back).toBeInstanceOf(DeformConv2D);
     expect(back.getConfig()).toEqual(config);
     expect(back.kernelRegularizer?.getConfig()).toEqual({ l1: 0, l2: 0.01 });
+    // The regularizer is a layer loss once built (model.fit adds it).
+    tf.tidy(() => {
+      back.apply(tf.zeros([1, 4, 8, 8]));
+      expect(back.losses).toHaveLength(1);
+    });
   });
 
   it('model.save then tf.loadLayersModel: same predictions', async () => {
