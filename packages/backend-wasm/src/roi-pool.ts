@@ -6,7 +6,7 @@
  * Everything a call allocates is checked against the memory limit before anything is written (LimitError),
  * and freed when it ends, so repeated calls reuse the same memory.
  */
-import type { RoiPoolGeometry, RoiPoolGradRequest, RoiPoolGrads } from '@dcnv2/core';
+import { OPS, type RoiPoolGeometry, type RoiPoolGradRequest, type RoiPoolGrads } from '@dcnv2/core';
 import type { Heap } from './heap.js';
 import type { ChunkFn, KernelExports } from './job.js';
 import { ROI_JOB, ROI_WANT, setJobFields } from './job-layout.js';
@@ -144,7 +144,8 @@ export function roiPoolBackward(
   const scatterThreads = scatter ? threadsFor(ctx, sblocks.chunks) : 0;
   const what = 'deformRoiPoolBackward workspace';
   const temps = new CallTemps(ctx);
-  const keys = ['input', 'offset', 'mask'] as const;
+  // The op table's order (input, offset, mask): the job fields and the result below rely on it.
+  const keys = OPS.deform_roi_pool.grads;
   let grads: Array<WasmTensor | null> = [null, null, null];
   const fail = (e: unknown): never => {
     temps.free();
@@ -169,7 +170,9 @@ export function roiPoolBackward(
     const ptrs = ctx.allocAll(sizes, what);
     grads = keys.map((key, i) => (lens[key] < 0 ? null : lens[key] === 0 ? ctx.tensor(0, 0) : ctx.tensor(ptrs[i], lens[key])));
     // Absent and empty gradients did not need their (minimum 16-byte) blocks.
-    for (let i = 0; i < 3; i++) if (lens[keys[i]] <= 0) ctx.heap.free(ptrs[i], 16);
+    keys.forEach((key, i) => {
+      if (lens[key] <= 0) ctx.heap.free(ptrs[i], 16);
+    });
     temps.adopt(ptrs.slice(3), sizes.slice(3));
     const part = ptrs[3];
     const wss = ptrs.slice(4);
