@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { discoverBackends } from './backends.js';
 import { ROI_VARIANTS, type BenchOp, type RoiVariant } from './ops.js';
 import type { Direction } from './shapes.js';
+import { directImplOf, TFJS_DCNV2_BACKENDS, tfjsDcnv2Id, type TfjsDcnv2Layout } from './tfjs-rows.js';
 
 /** Convolution rows: the deformable conv, or a dense conv of the same shape (the cost yardstick). */
 export type ConvKind = 'deformable' | 'dense';
@@ -91,6 +92,23 @@ const CONV_PEERS: readonly ImplSpec[] = [
     threaded: true,
     description: 'torchvision.ops.deform_conv2d on the CPU, through python3',
   },
+  // dcnv2 through @dcnv2/tfjs: NCHW (the case's tensors as they are), then tfjs's default NHWC.
+  ...(['NCHW', 'NHWC'] as const satisfies readonly TfjsDcnv2Layout[]).flatMap((layout) =>
+    TFJS_DCNV2_BACKENDS.map(
+      (backend): ImplSpec => ({
+        op: 'deform_conv2d',
+        id: tfjsDcnv2Id(backend, layout),
+        adapter: tfjsDcnv2Id(backend, layout),
+        runtime: 'node',
+        kind: 'deformable',
+        directions: ['fwd', 'fwdbwd'],
+        threaded: false,
+        description:
+          `@dcnv2/tfjs deformConv2d on tf.Tensors (${layout === 'NCHW' ? 'NCHW / OIHW' : 'NHWC / HWIO, tfjs\'s default'}) on tfjs-backend-${backend}, ` +
+          `its kernels on @dcnv2/backend-${backend}${backend === 'wasm' ? ' (1 thread)' : ''}; gradients through tf.valueAndGrads`,
+      }),
+    ),
+  ),
   {
     op: 'deform_conv2d',
     id: 'dense-tfjs-cpu',
@@ -222,9 +240,14 @@ function dcnv2Impls(op: BenchOp, name: string, module: string, source: string, v
   );
 }
 
-/** Matches an id against `--impl` patterns (comma-separated substrings; none given: everything). */
+/**
+ * Matches an id against `--impl` patterns (comma-separated substrings; none given: everything). A pattern that
+ * is the whole id of a direct dcnv2 row (`dcnv2-cpu`) does not also select the @dcnv2/tfjs rows wrapping it
+ * (`tfjs-dcnv2-cpu`): `--impl dcnv2-cpu,tfjs-dcnv2` is the two side by side, `--impl dcnv2-cpu` the direct row.
+ */
 export function matchesFilter(id: string, patterns: readonly string[]): boolean {
-  return patterns.length === 0 || patterns.some((p) => id.includes(p));
+  const direct = directImplOf(id);
+  return patterns.length === 0 || patterns.some((p) => id.includes(p) && p !== direct);
 }
 
 /** A `--backend-module` resolved: the file, or why it cannot be used. */

@@ -9,6 +9,7 @@ import { BENCH_OPS, DEFAULT_OP, type BenchOp } from './ops.js';
 import type { BenchRecord, Problem } from './records.js';
 import { peerKey } from './records.js';
 import type { Direction } from './shapes.js';
+import { directRowOf } from './tfjs-rows.js';
 
 /** Table headings per op and direction (the convolution's predate RoI pooling and stay as they were). */
 export const DIRECTION_TITLES: Readonly<Record<BenchOp, Readonly<Record<Direction, string>>>> = {
@@ -75,6 +76,16 @@ export function formatRatio(v: number): string {
   return v.toPrecision(2);
 }
 
+/** The overhead of a wrapper over the call it wraps: three significant digits, so 1.04 and 1.12 differ. */
+export function formatOverhead(v: number): string {
+  if (!Number.isFinite(v)) return '—';
+  if (v >= 10) return String(Math.round(v));
+  return v.toFixed(2);
+}
+
+/** Heading of the column of @dcnv2/tfjs rows divided by the direct dcnv2 row of the same backend. */
+export const DIRECT_COLUMN = '÷ dcnv2 direct';
+
 export function formatError(v: number): string {
   return v === 0 ? '0' : v.toExponential(1);
 }
@@ -113,13 +124,23 @@ export function renderDirection(records: readonly BenchRecord[], problems: reado
     return 0;
   });
 
-  const header = ['shape', 'impl', 'threads', 'median ms', 'min–max ms', 'GFLOP/s', 'peak RSS MB', 'RSS +MB', 'wasm +MB', 'check', ...yardsticks.map((y) => `÷ ${y.replace('@', ' ')}`)];
-  const right = [false, false, true, true, true, true, true, true, true, false, ...yardsticks.map(() => true)];
+  // @dcnv2/tfjs rows: their overhead over the direct dcnv2 call on the same backend, where both ran.
+  const directOf = (r: BenchRecord): number | undefined => {
+    const d = directRowOf(r.impl);
+    return d === null ? undefined : r.ratios[d];
+  };
+  const direct = recs.some((r) => directOf(r) !== undefined);
+  const header = [
+    'shape', 'impl', 'threads', 'median ms', 'min–max ms', 'GFLOP/s', 'peak RSS MB', 'RSS +MB', 'wasm +MB', 'check',
+    ...yardsticks.map((y) => `÷ ${y.replace('@', ' ')}`),
+    ...(direct ? [DIRECT_COLUMN] : []),
+  ];
+  const right = [false, false, true, true, true, true, true, true, true, false, ...yardsticks.map(() => true), ...(direct ? [true] : [])];
   const body = rows.map((row): string[] => {
     if (row.kind === 'problem') {
       const p = row.p;
       const status = p.status === 'wrong' ? `**WRONG** ${p.check_max_abs_err !== undefined ? formatError(p.check_max_abs_err) : ''}`.trim() : 'error';
-      return [p.shape, p.impl, p.threads === null ? '—' : String(p.threads), '—', '—', '—', '—', '—', '—', status, ...yardsticks.map(() => '—')];
+      return [p.shape, p.impl, p.threads === null ? '—' : String(p.threads), '—', '—', '—', '—', '—', '—', status, ...yardsticks.map(() => '—'), ...(direct ? ['—'] : [])];
     }
     const r = row.r;
     return [
@@ -134,6 +155,7 @@ export function renderDirection(records: readonly BenchRecord[], problems: reado
       r.wasm_growth_mb === null ? '—' : formatNumber(r.wasm_growth_mb),
       `ok ${formatError(r.check_max_abs_err)}`,
       ...yardsticks.map((y) => (peerKey(r) === y ? '1' : r.ratios[y] !== undefined ? formatRatio(r.ratios[y]) : '—')),
+      ...(direct ? [directOf(r) !== undefined ? formatOverhead(directOf(r)!) : '—'] : []),
     ];
   });
 
@@ -143,11 +165,11 @@ export function renderDirection(records: readonly BenchRecord[], problems: reado
   } else {
     parts.push(renderTable(header, body, right));
   }
-  parts.push('', ...footnotes(recs, ofOp, yardsticks, op, direction));
+  parts.push('', ...footnotes(recs, ofOp, yardsticks, op, direction, direct));
   return parts.join('\n');
 }
 
-function footnotes(recs: readonly BenchRecord[], problems: readonly Problem[], yardsticks: readonly string[], op: BenchOp, direction: Direction): string[] {
+function footnotes(recs: readonly BenchRecord[], problems: readonly Problem[], yardsticks: readonly string[], op: BenchOp, direction: Direction, direct: boolean): string[] {
   const lines: string[] = [];
   if (recs.length > 0) {
     const runs = recs.map((r) => r.runs);
@@ -164,6 +186,11 @@ function footnotes(recs: readonly BenchRecord[], problems: readonly Problem[], y
       "- Memory, per implementation's own worker process: peak RSS while running (runtime and inputs included); RSS +MB: peak minus the RSS after setup (what running the op added, garbage not yet collected included); wasm +MB: growth of the wasm linear memory (0: the op fit in the heap the runtime had already reserved).",
     );
     if (yardsticks.length > 0) lines.push(`- ÷ X: this row's median divided by X's median in the same run (above 1: slower than X).`);
+    if (direct) {
+      lines.push(
+        `- ${DIRECT_COLUMN}: a @dcnv2/tfjs row's median divided by the median of the direct dcnv2 row of the same backend at 1 thread in the same run (\`tfjs-dcnv2-cpu\`, \`tfjs-nhwc-cpu\` ÷ \`dcnv2-cpu\`; \`-wasm\` ÷ \`dcnv2-wasm\`): what going through tfjs costs (1.10: 10% slower than calling dcnv2 directly).`,
+      );
+    }
     // Group the implementations by what they were checked against: one line per reference.
     const byRef = new Map<string, string[]>();
     for (const r of recs) {

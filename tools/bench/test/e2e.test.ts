@@ -31,6 +31,17 @@ describe('pnpm bench, end to end', () => {
     expect(has('ort-node', 'fwd', 1)).toBe(true);
     expect(has('ort-node', 'fwd', 2)).toBe(true);
     expect(has('dense-tfjs-wasm', 'fwd')).toBe(true);
+    // dcnv2 as tfjs ops (@dcnv2/tfjs), both layouts, both directions, at one thread whatever --threads says.
+    for (const id of ['tfjs-dcnv2-cpu', 'tfjs-dcnv2-wasm', 'tfjs-nhwc-cpu', 'tfjs-nhwc-wasm']) {
+      for (const d of ['fwd', 'fwdbwd']) {
+        expect(has(id, d, 1), `${id} ${d}`).toBe(true);
+        expect(has(id, d, 2), `${id} ${d}`).toBe(false);
+      }
+    }
+    const viaTfjs = doc.records.find((x) => x.impl === 'tfjs-dcnv2-wasm' && x.direction === 'fwdbwd')!;
+    expect(viaTfjs.version).toMatch(/^@dcnv2\/tfjs .* NCHW on @tensorflow\/tfjs-backend-wasm 4\.22\.0, kernels on @dcnv2\/backend-wasm /);
+    expect(viaTfjs.check_against).toBe('f64');
+    expect(r.stdout).toMatch(/÷ dcnv2 direct/);
     // onnxruntime-web lives in wasm memory, which the workers track.
     expect(doc.records.find((x) => x.impl === 'ort-web')!.wasm_total_mb).toBeGreaterThan(0);
     // The single-threaded cpu backend gets one row, not one per thread count.

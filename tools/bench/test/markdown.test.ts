@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatNumber, formatRatio, renderMarkdown, renderMatrix, renderTable } from '../src/markdown.js';
-import type { Problem } from '../src/records.js';
-import { records, roiRecords } from './helpers.js';
+import { formatNumber, formatOverhead, formatRatio, renderMarkdown, renderMatrix, renderTable } from '../src/markdown.js';
+import { withRatios, type Problem } from '../src/records.js';
+import { record, records, roiRecords } from './helpers.js';
 
 const order = {
   shapeOrder: ['C'],
@@ -77,6 +77,50 @@ describe('markdown', () => {
     expect(rows[1]).toEqual(['dcnv2-cpu@1t', '1', '5.0', '8.3', '25', '3.0']);
     expect(rows[2][1]).toBe('0.20');
     expect(renderMarkdown(records(), [], { ...order, matrix: true })).toMatch(/#### Ratio matrix, C fwdbwd/);
+  });
+
+  it('divides each @dcnv2/tfjs row by the direct dcnv2 row of its backend, to three digits, when both ran', () => {
+    expect(formatOverhead(1.0449)).toBe('1.04');
+    expect(formatOverhead(0.987)).toBe('0.99');
+    expect(formatOverhead(12.4)).toBe('12');
+    const recs = withRatios([
+      record({ impl: 'dcnv2-cpu', median_ms: 100 }),
+      record({ impl: 'dcnv2-wasm', median_ms: 40 }),
+      record({ impl: 'tfjs-dcnv2-cpu', median_ms: 104 }),
+      record({ impl: 'tfjs-dcnv2-wasm', median_ms: 46 }),
+      record({ impl: 'tfjs-nhwc-wasm', median_ms: 50 }),
+      record({ impl: 'ort-web', median_ms: 20 }),
+      record({ impl: 'dcnv2-cpu', direction: 'fwdbwd', median_ms: 300 }),
+      record({ impl: 'tfjs-dcnv2-cpu', direction: 'fwdbwd', median_ms: 309 }),
+      record({ impl: 'tfjs-dcnv2-wasm', direction: 'fwdbwd', median_ms: 150 }),
+    ]);
+    const bad: Problem[] = [{ op: 'deform_conv2d', impl: 'tfjs-nhwc-cpu', shape: 'C', direction: 'fwd', threads: 1, status: 'error', reason: 'boom' }];
+    const md = renderMarkdown(recs, bad, {
+      shapeOrder: ['C'],
+      implOrder: ['dcnv2-cpu', 'dcnv2-wasm', 'tfjs-dcnv2-cpu', 'tfjs-dcnv2-wasm', 'tfjs-nhwc-cpu', 'tfjs-nhwc-wasm', 'ort-web'],
+      directions: ['fwd', 'fwdbwd'],
+    });
+    const fwd = tableUnder(md, '### Forward');
+    expect(fwd[0].slice(-2)).toEqual(['÷ ort-web 1t', '÷ dcnv2 direct']);
+    const col = (rows: string[][]) => Object.fromEntries(rows.slice(1).map((r) => [r[1], r.at(-1)]));
+    expect(col(fwd)).toEqual({
+      'dcnv2-cpu': '—',
+      'dcnv2-wasm': '—',
+      'tfjs-dcnv2-cpu': '1.04',
+      'tfjs-dcnv2-wasm': '1.15',
+      'tfjs-nhwc-cpu': '—',
+      'tfjs-nhwc-wasm': '1.25',
+      'ort-web': '—',
+    });
+    expect(md).toMatch(/- ÷ dcnv2 direct: a @dcnv2\/tfjs row's median divided by the median of the direct dcnv2 row of the same backend/);
+    // The wasm row's direct row did not run backward: no ratio, the cpu one still has its own.
+    const back = tableUnder(md, '### Forward + backward (all five gradients)');
+    expect(back[0].at(-1)).toBe('÷ dcnv2 direct');
+    expect(col(back)).toEqual({ 'dcnv2-cpu': '—', 'tfjs-dcnv2-cpu': '1.03', 'tfjs-dcnv2-wasm': '—' });
+    // Without tfjs rows (or without their direct rows) there is no such column.
+    expect(renderMarkdown(records(), [], order)).not.toContain('dcnv2 direct');
+    const alone = renderMarkdown(withRatios([record({ impl: 'tfjs-dcnv2-cpu' })]), [], { ...order, directions: ['fwd'] });
+    expect(alone).not.toContain('dcnv2 direct');
   });
 
   it('says so when nothing ran in a direction', () => {

@@ -35,7 +35,8 @@ export function oihwToHwio(src: Float32Array, o: number, i: number, kh: number, 
   return permute4d(src, [o, i, kh, kw], [2, 3, 1, 0]);
 }
 
-async function loadTf(backend: 'cpu' | 'wasm'): Promise<Tf> {
+/** tfjs-core on `backend` (cpu; wasm single-threaded, its .wasm files from disk), ready. */
+export async function loadTf(backend: 'cpu' | 'wasm'): Promise<Tf> {
   const tf: Tf = await import('@tensorflow/tfjs-core');
   if (backend === 'cpu') {
     await import('@tensorflow/tfjs-backend-cpu');
