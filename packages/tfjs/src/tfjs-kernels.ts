@@ -14,6 +14,8 @@ interface SyncTfjsBackend {
   readSync(dataId: object): unknown;
   makeTensorInfo?(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
   makeOutput?(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): TensorInfo;
+  /** tfjs wasm: a view of a tensor's values in its own wasm memory (readSync would copy them out). */
+  typedArrayFromHeap?(t: TensorInfo): unknown;
 }
 
 /** The tfjs backends whose kernels run on a synchronous dcnv2 backend (webgl: read back to the host). */
@@ -21,7 +23,10 @@ export const SYNC_TFJS_BACKENDS = ['cpu', 'wasm', 'webgl'] as const;
 
 function hostOf(backend: SyncTfjsBackend, t: TensorInfo, argument: string): HostTensor {
   if (t.dtype !== 'float32') throw new DTypeError({ argument: `${argument}.dtype`, expected: 'float32', actual: t.dtype });
-  const data = backend.readSync(t.dataId);
+  // tfjs wasm: a view of its memory, which core then copies once into dcnv2's (as a direct call copies a
+  // host array once); nothing allocates in tfjs's memory before that copy, so the view stays valid.
+  // tfjs cpu (and webgl after its read-back) hand over the values themselves.
+  const data = typeof backend.typedArrayFromHeap === 'function' ? backend.typedArrayFromHeap(t) : backend.readSync(t.dataId);
   if (!(data instanceof Float32Array)) throw new DTypeError({ argument: `${argument}`, expected: 'float32 values', actual: data });
   return { shape: t.shape, data };
 }
@@ -29,6 +34,12 @@ function hostOf(backend: SyncTfjsBackend, t: TensorInfo, argument: string): Host
 function tensorInfoOf(backend: SyncTfjsBackend, t: HostTensor): TensorInfo {
   const shape = [...t.shape];
   if (typeof backend.makeTensorInfo === 'function') return backend.makeTensorInfo(shape, 'float32', t.data);
+  if (typeof backend.typedArrayFromHeap === 'function') {
+    // tfjs wasm: allocate the output in its memory and write the values there, once.
+    const out = backend.makeOutput!(shape, 'float32');
+    (backend.typedArrayFromHeap(out) as Float32Array).set(t.data);
+    return out;
+  }
   return backend.makeOutput!(shape, 'float32', undefined, t.data);
 }
 
