@@ -21,5 +21,5 @@ if (process.env.DCNV2_WEBGPU_VK_ICD === undefined && process.env.VK_ICD_FILENAME
 if (process.env.XDG_RUNTIME_DIR === undefined) env.XDG_RUNTIME_DIR = tmpdir();
 
 export default defineConfig({
-  test: { testTimeout: 120_000, hookTimeout: 60_000, env },
+  test: { testTimeout: 300_000, hookTimeout: 300_000, env },
 });

@@ -3,5 +3,5 @@ import { defineConfig } from 'vitest/config';
 // Packing and installing the tarballs, then six production builds and six page loads on a loaded 2-core
 // machine: generous limits, nothing here asserts wall time.
 export default defineConfig({
-  test: { testTimeout: 150_000, hookTimeout: 150_000 },
+  test: { testTimeout: 300_000, hookTimeout: 300_000 },
 });

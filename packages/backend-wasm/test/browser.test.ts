@@ -50,7 +50,7 @@ describe('wasm backend in headless Chromium', () => {
       headers: () => ({ 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }),
     });
     browser = await launchChromium();
-  }, 60_000);
+  }, 300_000);
 
   afterAll(async () => {
     await browser?.close();

@@ -56,7 +56,7 @@ describe('webgpu backend in headless Chromium', () => {
       roots: { '/core/': join(pkgDir, 'node_modules/@dcnv2/core/dist'), '/webgpu/': gpuDist },
     });
     browser = await launchChromium(WEBGPU_FLAGS);
-  }, 60_000);
+  }, 300_000);
 
   /**
    * Opens a new tab on page.html, waits until the page has defined its functions, runs `test` on it and
