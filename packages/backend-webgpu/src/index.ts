@@ -16,3 +16,4 @@ export const dcnBackend: BackendProvider<WebGpuBackendOptions> = {
   name: 'webgpu',
   create: (options?: WebGpuBackendOptions) => new WebGpuBackend(options),
 };
+export type { ConvBackwardBufferSet, ConvForwardBufferSet, RoiPoolBackwardBufferSet, RoiPoolForwardBufferSet } from './buffer-calls.js';

@@ -32,15 +32,18 @@ import {
   type RoiPoolGrads,
   type RoiPoolInputs,
 } from '@dcnv2/core';
-import { BackwardKernels } from './backward.js';
-import { ForwardKernel } from './forward.js';
+import { BackwardKernels, type BackwardBuffers } from './backward.js';
+import {
+  checkCallBuffer, checkOptionalCallBuffer, type ConvBackwardBufferSet, type ConvForwardBufferSet, type RoiPoolBackwardBufferSet, type RoiPoolForwardBufferSet,
+} from './buffer-calls.js';
+import { ForwardKernel, type ForwardBuffers } from './forward.js';
 import { FORWARD_WORKGROUP, FORWARD_WORKGROUP_BYTES } from './forward-shader.js';
 import { decodeFloat16, encodeFloat16 } from './float16.js';
 import { faultError, faultOf, withErrorScopes, type GpuFault } from './gpu-errors.js';
 import { COPY_DST, COPY_SRC, MAP_MODE_READ, MAP_READ, STORAGE } from './gpu-flags.js';
 import { defaultGpu, noAdapterHint } from '#node-gpu';
 import { checkNodeAdapter, type NodeAdapterOptions } from './node-adapter.js';
-import { RoiPoolKernels } from './roi-pool.js';
+import { RoiPoolKernels, type RoiPoolBuffers } from './roi-pool.js';
 import { storageBytes, type StorageType } from './storage-type.js';
 
 export interface WebGpuBackendOptions {
@@ -224,6 +227,8 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   private bwd: BackwardKernels | null = null;
   /** RoI pooling kernels, made on the first RoI pooling call (init stays cheap for convolution-only use). */
   private roi: RoiPoolKernels | null = null;
+  /** The device on which `prepareBufferCalls` compiled the RoI pooling kernels the `submit*` calls use. */
+  private roiBufferCallsReady: GPUDevice | null = null;
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pooled = 0;
   private readonly poolLimit: number;
@@ -859,6 +864,159 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   }
 
   /**
+   * Compiles what the `submit*` calls need beyond `init` (the RoI pooling kernels, which the handle-based
+   * calls compile on first use, asynchronously): call it once before them.
+   */
+  async prepareBufferCalls(): Promise<void> {
+    const dev = this.live();
+    if (this.storage !== 'f32') return;
+    await this.roiKernels(dev).ready('f32', ['forward', 'gradBin', 'gradInput']);
+    this.sameDevice(dev);
+    this.roiBufferCallsReady = dev;
+  }
+
+  /**
+   * The device of a `submit*` call, after the checks every one makes: live, float32 storage (a framework's
+   * tensors are float32), and no GPU error pending from an earlier call.
+   */
+  private enterBufferCall(what: string): GPUDevice {
+    const dev = this.enter();
+    if (this.storage !== 'f32') {
+      throw new CapabilityError({ argument: 'backend.precision', expected: `"float32" for ${what} on a caller's buffers`, actual: this.precision });
+    }
+    return dev;
+  }
+
+  /**
+   * Runs the synchronous recording `work` of a `submit*` call inside error scopes. What the GPU reports
+   * arrives later, after the call has returned: the next call of this backend throws it (as `enter` does
+   * for errors outside every scope), so it is never lost.
+   */
+  private submitScoped(dev: GPUDevice, what: string, work: () => void): void {
+    let fault: Promise<GpuFault | null>;
+    try {
+      ({ fault } = withErrorScopes(dev, work));
+    } catch (e) {
+      if (e instanceof DcnError) throw e;
+      // Dawn throws (a TypeError) for an argument it cannot take at all: a look-alike of a GPUBuffer.
+      throw new BackendError({ argument: 'buffers', expected: 'GPUBuffers of this backend\'s device', actual: (e as Error)?.name ?? e }, `${what}: ${String((e as Error)?.message ?? e)}`);
+    }
+    void fault.then((f) => {
+      if (f !== null && this.dev === dev) this.uncaptured ??= f;
+    });
+  }
+
+  /**
+   * Forward convolution into the caller's `output`, synchronously, on the caller's buffers (see
+   * buffer-calls.ts): for a framework's kernel that must return at once, on this backend's device (made
+   * with `device:` the framework's). `g` comes from core (`resolveConvGeometry`) and every buffer is checked
+   * to hold its tensor. The dispatches are recorded and submitted before this returns, so whatever writes
+   * the inputs must already be submitted, and any later submission that reads `output` sees it. GPU errors
+   * are reported by the next call of this backend.
+   */
+  submitDeformConv2d(g: ConvGeometry, buffers: ConvForwardBufferSet): void {
+    const dev = this.enterBufferCall('deformConv2d');
+    const lens = convLengths(g);
+    const max = dev.limits.maxStorageBufferBindingSize;
+    const b = {
+      input: checkCallBuffer('buffers.input', buffers.input, lens.input, max),
+      weight: checkCallBuffer('buffers.weight', buffers.weight, lens.weight, max),
+      offset: checkCallBuffer('buffers.offset', buffers.offset, lens.offset, max),
+      mask: checkOptionalCallBuffer('buffers.mask', buffers.mask, lens.mask, max),
+      bias: checkOptionalCallBuffer('buffers.bias', buffers.bias, lens.bias, max),
+      output: checkCallBuffer('buffers.output', buffers.output, lens.output, max),
+    };
+    const plan = ForwardKernel.plan(g, dev.limits.maxComputeWorkgroupsPerDimension);
+    if (plan.length === 0) return;
+    // An empty input (null here) is bound as the kernel's placeholder: nothing reads it.
+    this.submitScoped(dev, 'deformConv2d', () => this.fwd!.run(g, { ...b, output: b.output! } as ForwardBuffers, plan));
+  }
+
+  /**
+   * Backward convolution into the caller's gradient buffers (each non-null one is computed; `gradMask` only
+   * with `mask`), synchronously: as `submitDeformConv2d`.
+   */
+  submitDeformConv2dBackward(g: ConvGeometry, buffers: ConvBackwardBufferSet): void {
+    const dev = this.enterBufferCall('deformConv2dBackward');
+    const lens = convLengths(g);
+    const max = dev.limits.maxStorageBufferBindingSize;
+    const hasMask = buffers.mask !== null && buffers.mask !== undefined;
+    if (!hasMask && buffers.gradMask !== null && buffers.gradMask !== undefined) {
+      throw new BackendError({ argument: 'buffers.gradMask', expected: 'null for a call without mask', actual: 'a buffer' });
+    }
+    const b = {
+      input: checkCallBuffer('buffers.input', buffers.input, lens.input, max),
+      weight: checkCallBuffer('buffers.weight', buffers.weight, lens.weight, max),
+      offset: checkCallBuffer('buffers.offset', buffers.offset, lens.offset, max),
+      mask: checkOptionalCallBuffer('buffers.mask', buffers.mask, lens.mask, max),
+      gradOut: checkCallBuffer('buffers.gradOutput', buffers.gradOutput, lens.output, max),
+      gInput: checkOptionalCallBuffer('buffers.gradInput', buffers.gradInput, lens.input, max),
+      gWeight: checkOptionalCallBuffer('buffers.gradWeight', buffers.gradWeight, lens.weight, max),
+      gOffset: checkOptionalCallBuffer('buffers.gradOffset', buffers.gradOffset, lens.offset, max),
+      gMask: checkOptionalCallBuffer('buffers.gradMask', buffers.gradMask, lens.mask, max),
+      gBias: checkOptionalCallBuffer('buffers.gradBias', buffers.gradBias, lens.bias, max),
+      gInputF32: null,
+    };
+    const want = { input: b.gInput !== null, offset: b.gOffset !== null, mask: b.gMask !== null, weight: b.gWeight !== null, bias: b.gBias !== null };
+    if (!Object.values(want).some(Boolean)) return;
+    this.submitScoped(dev, 'deformConv2dBackward', () => this.bwd!.run(g, b as BackwardBuffers, want, dev.limits.maxComputeWorkgroupsPerDimension));
+  }
+
+  /** The RoI pooling kernels for a `submit*` call: compiled by `prepareBufferCalls` on this device, else a BackendError. */
+  private roiForBufferCall(dev: GPUDevice, what: string): RoiPoolKernels {
+    if (this.roiBufferCallsReady !== dev || this.roi === null) {
+      throw new BackendError({ argument: 'backend', expected: `RoI pooling kernels compiled for ${what} on a caller's buffers`, actual: 'not compiled' }, 'await backend.prepareBufferCalls() once first');
+    }
+    return this.roi;
+  }
+
+  /** RoI pooling forward into the caller's `output`, synchronously: as `submitDeformConv2d`; `rois` must hold checked values (core's `checkRoiValues`). */
+  submitDeformRoiPool(g: RoiPoolGeometry, buffers: RoiPoolForwardBufferSet): void {
+    const dev = this.enterBufferCall('deformRoiPool');
+    const kernels = this.roiForBufferCall(dev, 'deformRoiPool');
+    const lens = roiLengths(g);
+    const max = dev.limits.maxStorageBufferBindingSize;
+    const b = {
+      input: checkCallBuffer('buffers.input', buffers.input, lens.input, max),
+      rois: checkCallBuffer('buffers.rois', buffers.rois, lens.rois, max),
+      offset: checkOptionalCallBuffer('buffers.offset', buffers.offset, lens.offset, max),
+      mask: checkOptionalCallBuffer('buffers.mask', buffers.mask, lens.mask, max),
+    };
+    const output = checkCallBuffer('buffers.output', buffers.output, lens.output, max);
+    if (output === null) return;
+    this.submitScoped(dev, 'deformRoiPool', () => kernels.forward('f32', g, b as RoiPoolBuffers, output, dev.limits.maxComputeWorkgroupsPerDimension));
+  }
+
+  /** RoI pooling backward into the caller's gradient buffers (each non-null one is computed), synchronously: as `submitDeformConv2d`. */
+  submitDeformRoiPoolBackward(g: RoiPoolGeometry, buffers: RoiPoolBackwardBufferSet): void {
+    const dev = this.enterBufferCall('deformRoiPoolBackward');
+    const kernels = this.roiForBufferCall(dev, 'deformRoiPoolBackward');
+    const lens = roiLengths(g);
+    const max = dev.limits.maxStorageBufferBindingSize;
+    for (const k of ['offset', 'mask'] as const) {
+      const grad = k === 'offset' ? buffers.gradOffset : buffers.gradMask;
+      if ((buffers[k] === null || buffers[k] === undefined) && grad !== null && grad !== undefined) {
+        throw new BackendError({ argument: `buffers.grad${k === 'offset' ? 'Offset' : 'Mask'}`, expected: `null for a call without ${k}`, actual: 'a buffer' });
+      }
+    }
+    const b = {
+      input: checkCallBuffer('buffers.input', buffers.input, lens.input, max),
+      rois: checkCallBuffer('buffers.rois', buffers.rois, lens.rois, max),
+      offset: checkOptionalCallBuffer('buffers.offset', buffers.offset, lens.offset, max),
+      mask: checkOptionalCallBuffer('buffers.mask', buffers.mask, lens.mask, max),
+    };
+    const gradOut = checkCallBuffer('buffers.gradOutput', buffers.gradOutput, lens.output, max);
+    const out = {
+      input: checkOptionalCallBuffer('buffers.gradInput', buffers.gradInput, lens.input, max),
+      offset: checkOptionalCallBuffer('buffers.gradOffset', buffers.gradOffset, lens.offset, max),
+      mask: checkOptionalCallBuffer('buffers.gradMask', buffers.gradMask, lens.mask, max),
+    };
+    if (out.input === null && out.offset === null && out.mask === null) return;
+    // gradOutput is empty only when there is nothing to scatter: the kernels then write zeros, and bind a placeholder.
+    this.submitScoped(dev, 'deformRoiPoolBackward', () => kernels.backward('f32', g, b as RoiPoolBuffers, gradOut as GPUBuffer, out, null, dev.limits.maxComputeWorkgroupsPerDimension));
+  }
+
+  /**
    * Moves the backend to another device: after a loss (`DeviceLostError`), or to share a caller's device.
    * With no argument it requests a fresh device from the adapter, as `init` does. Everything made on the
    * old device (pipelines, pooled buffers) is dropped, and the old device is destroyed only if the backend
@@ -875,6 +1033,7 @@ export class WebGpuBackend implements Backend<WebGpuTensor> {
   private dropDevice(): void {
     this.roi?.destroy();
     this.roi = null;
+    this.roiBufferCallsReady = null;
     this.bwd?.destroy();
     this.bwd = null;
     for (const list of this.pool.values()) for (const b of list) b.destroy();

@@ -1,13 +1,17 @@
 /**
- * Which dcnv2 backend runs the kernels of each tfjs backend. tfjs runs kernels synchronously, so it must
- * be one whose kernels answer synchronously and which reads back synchronously (`downloadSync`): the
- * dcnv2 cpu backend for tfjs `cpu` (and, reading back, `webgl`), the dcnv2 wasm backend on one thread for
- * tfjs `wasm`. A browser main thread cannot block on worker threads (`Atomics.wait` is not allowed
- * there), so the wasm kernels run on the calling thread.
+ * Which dcnv2 backend runs the kernels of each tfjs backend. tfjs runs kernels synchronously, so on the
+ * host it must be one whose kernels answer synchronously and which reads back synchronously
+ * (`downloadSync`): the dcnv2 cpu backend for tfjs `cpu` (and, reading back, `webgl`), the dcnv2 wasm
+ * backend on one thread for tfjs `wasm`. A browser main thread cannot block on worker threads
+ * (`Atomics.wait` is not allowed there), so the wasm kernels run on the calling thread. For tfjs `webgpu`
+ * it is a dcnv2 webgpu backend on tfjs's own GPUDevice, whose calls on a caller's buffers record and
+ * submit synchronously (webgpu-kernels.ts).
  */
 import { BackendError, type Backend } from '@dcnv2/core';
 import { createCpuBackend } from '@dcnv2/backend-cpu';
 import { createWasmBackend } from '@dcnv2/backend-wasm';
+import { createWebGpuBackend, type WebGpuBackend } from '@dcnv2/backend-webgpu';
+import { findBackend } from '@tensorflow/tfjs-core';
 
 const chosen = new Map<string, Backend>();
 const pending = new Map<string, Promise<Backend>>();
@@ -16,7 +20,21 @@ const pending = new Map<string, Promise<Backend>>();
 function defaultFor(tfjsBackend: string): (() => Backend) | null {
   if (tfjsBackend === 'cpu' || tfjsBackend === 'webgl') return () => createCpuBackend();
   if (tfjsBackend === 'wasm') return () => createWasmBackend({ threads: 1 });
+  if (tfjsBackend === 'webgpu') {
+    return () => {
+      const device = (findBackend('webgpu') as { device?: GPUDevice } | null)?.device;
+      if (device === undefined) {
+        throw new BackendError({ argument: 'tfjsBackend', expected: 'tfjs\'s webgpu backend, initialised', actual: 'none' }, "await tf.setBackend('webgpu') (with @tensorflow/tfjs-backend-webgpu imported) before prepareDcnv2('webgpu')");
+      }
+      return createWebGpuBackend({ device });
+    };
+  }
   return null;
+}
+
+/** A dcnv2 webgpu backend (its synchronous calls on a caller's buffers are what the tfjs webgpu kernels run). */
+function isWebGpu(b: Backend): b is Backend & WebGpuBackend {
+  return typeof (b as Partial<WebGpuBackend>).submitDeformConv2d === 'function';
 }
 
 /**
@@ -31,11 +49,17 @@ export async function prepareDcnv2(tfjsBackend: string): Promise<Backend> {
   if (p === undefined) {
     const make = defaultFor(tfjsBackend);
     if (make === null) {
-      throw new BackendError({ argument: 'tfjsBackend', expected: 'a tfjs backend @dcnv2/tfjs runs on: cpu, wasm, webgl', actual: tfjsBackend });
+      throw new BackendError({ argument: 'tfjsBackend', expected: 'a tfjs backend @dcnv2/tfjs runs on: cpu, wasm, webgl, webgpu', actual: tfjsBackend });
     }
     p = (async () => {
       const b = make();
-      await b.init();
+      try {
+        await b.init();
+        if (isWebGpu(b)) await b.prepareBufferCalls();
+      } catch (e) {
+        await b.dispose();
+        throw e;
+      }
       chosen.set(tfjsBackend, b);
       return b;
     })().finally(() => pending.delete(tfjsBackend));
@@ -46,11 +70,15 @@ export async function prepareDcnv2(tfjsBackend: string): Promise<Backend> {
 
 /**
  * Runs the kernels of tfjs backend `tfjsBackend` on `backend` (initialised, synchronous: see the module
- * comment), for example a wasm backend with other options. Returns the one it replaces, which the caller
- * still owns.
+ * comment), for example a wasm backend with other options; for `webgpu`, a dcnv2 webgpu backend made on
+ * tfjs's device after `prepareBufferCalls()`. Returns the one it replaces, which the caller still owns.
  */
 export function setDcnv2Backend(tfjsBackend: string, backend: Backend): Backend | undefined {
-  if (typeof backend !== 'object' || backend === null || typeof backend.downloadSync !== 'function') {
+  if (tfjsBackend === 'webgpu') {
+    if (typeof backend !== 'object' || backend === null || !isWebGpu(backend)) {
+      throw new BackendError({ argument: 'backend', expected: 'an initialised dcnv2 webgpu backend on tfjs\'s GPUDevice', actual: backend });
+    }
+  } else if (typeof backend !== 'object' || backend === null || typeof backend.downloadSync !== 'function') {
     throw new BackendError({ argument: 'backend', expected: 'an initialised dcnv2 backend with downloadSync (cpu, or wasm with threads: 1)', actual: backend });
   }
   const old = chosen.get(tfjsBackend);

@@ -1,11 +1,13 @@
 /**
- * @dcnv2/tfjs: DCNv2 for TensorFlow.js. Importing it registers the kernels (tfjs backends cpu, wasm and
- * webgl) and their gradients with the @tensorflow/tfjs-core the application uses.
+ * @dcnv2/tfjs: DCNv2 for TensorFlow.js. Importing it registers the kernels (tfjs backends cpu, wasm, webgl
+ * and webgpu) and their gradients with the @tensorflow/tfjs-core the application uses.
  */
 import { registerGradients } from './gradients.js';
 import { registerSyncKernels } from './tfjs-kernels.js';
+import { registerWebGpuKernels } from './webgpu-kernels.js';
 
 registerSyncKernels();
+registerWebGpuKernels();
 registerGradients();
 
 export { deformConv2d, deformRoiPool, type DataFormat, type DeformConv2dArgs, type DeformConv2dOpParams, type DeformRoiPoolArgs, type DeformRoiPoolOpParams } from './ops.js';

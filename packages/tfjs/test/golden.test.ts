@@ -1,5 +1,5 @@
 /**
- * The conformance suite's golden vectors through @dcnv2/tfjs, on tfjs cpu and wasm in Node: each case's
+ * The conformance suite's golden vectors through @dcnv2/tfjs, on tfjs cpu, wasm and webgpu (Dawn on SwiftShader) in Node: each case's
  * output and every gradient (tf.grads with the case's gradOutput as dy), at the suite's own tolerances,
  * in NCHW as the vectors are and, for the convolution, in NHWC / HWIO as tfjs users hold their tensors.
  */
@@ -24,14 +24,25 @@ function check(t: Tally, label: string, got: ArrayLike<number>, want: ArrayLike<
   if (!c.pass) t.problems.push(`${label}: ${c.detail}`);
 }
 
+/** A result to compare once read back: computed inside a tidy (kept), read with `data()` (tfjs webgpu has no synchronous read-back in Node). */
+interface Pending { label: string; tensor: tf.Tensor; want: ArrayLike<number>; tol: { atol: number; rtol: number }; shape: readonly number[] }
+
+async function checkAll(t: Tally, pending: Pending[]): Promise<void> {
+  for (const p of pending.splice(0)) {
+    check(t, p.label, await p.tensor.data(), p.want, p.tol, p.shape);
+    p.tensor.dispose();
+  }
+}
+
 const nchwToNhwc = (x: tf.Tensor) => tf.transpose(x, [0, 2, 3, 1]);
 
 for (const backend of TFJS_BACKENDS) {
   describe(`golden vectors through @dcnv2/tfjs on tfjs ${backend}`, () => {
     beforeAll(() => useBackend(backend));
 
-    it.each(['NCHW', 'NHWC'] as const)('deform_conv2d, %s: every case, output and all five gradients', (format) => {
+    it.each(['NCHW', 'NHWC'] as const)('deform_conv2d, %s: every case, output and all five gradients', async (format) => {
       const t: Tally = { compared: 0, problems: [] };
+      const pending: Pending[] = [];
       const before = tf.memory().numTensors;
       for (const vc of convCases) {
         const p = vc.problem;
@@ -48,7 +59,7 @@ for (const backend of TFJS_BACKENDS) {
           const f = (...a: tf.Tensor[]) => deformConv2d(Object.fromEntries(names.map((n, i) => [n, a[i]])) as never, { ...convParams(g), dataFormat: format });
           const toNchw = (y: tf.Tensor) => (nhwc ? tf.transpose(y, [0, 3, 1, 2]) : y);
           const out = toNchw(f(...xs));
-          if (vc.expected.output) check(t, `${vc.name} output`, out.dataSync(), vc.expected.output, caseTolerance('output', g, vc.tolerance.output), s.output);
+          if (vc.expected.output) pending.push({ label: `${vc.name} output`, tensor: tf.keep(out), want: vc.expected.output, tol: caseTolerance('output', g, vc.tolerance.output), shape: s.output });
           if (p.gradOutput === null) return;
           const dyNchw = tf.tensor(p.gradOutput, [...s.output]);
           const dy = nhwc ? nchwToNhwc(dyNchw) : dyNchw;
@@ -58,9 +69,10 @@ for (const backend of TFJS_BACKENDS) {
             const want = vc.expected[name];
             if (want === undefined) return;
             const gi = n === 'bias' || !nhwc ? grads[i]! : n === 'weight' ? tf.transpose(grads[i]!, [3, 2, 0, 1]) : tf.transpose(grads[i]!, [0, 3, 1, 2]);
-            check(t, `${vc.name} ${name}`, gi.dataSync(), want, caseTolerance(name, g, vc.tolerance[name]), s[n]);
+            pending.push({ label: `${vc.name} ${name}`, tensor: tf.keep(gi), want, tol: caseTolerance(name, g, vc.tolerance[name]), shape: s[n] });
           });
         });
+        await checkAll(t, pending);
       }
       console.log(`tfjs ${backend} deform_conv2d ${format}: ${t.compared - t.problems.length} of ${t.compared} golden tensors pass`);
       expect(t.problems).toEqual([]);
@@ -68,8 +80,9 @@ for (const backend of TFJS_BACKENDS) {
       expect(tf.memory().numTensors).toBe(before);
     });
 
-    it('deform_roi_pool, NCHW: every case, output and the gradients of input, offset and mask', () => {
+    it('deform_roi_pool, NCHW: every case, output and the gradients of input, offset and mask', async () => {
       const t: Tally = { compared: 0, problems: [] };
+      const pending: Pending[] = [];
       const before = tf.memory().numTensors;
       for (const vc of roiCases) {
         const p = roiVectorProblem(vc);
@@ -86,15 +99,16 @@ for (const backend of TFJS_BACKENDS) {
           const f = (...a: tf.Tensor[]) => deformRoiPool({ ...Object.fromEntries(names.map((n, i) => [n, a[i]])), rois } as never, { ...roiPoolParams(g), dataFormat: 'NCHW' });
           const xs = names.map((n) => all[n]!);
           const out = f(...xs);
-          if (vc.expected.output) check(t, `${vc.name} output`, out.dataSync(), vc.expected.output.data, roiPoolCaseTolerance('output', g, p.rois, vc.tolerance.output), s.output);
+          if (vc.expected.output) pending.push({ label: `${vc.name} output`, tensor: tf.keep(out), want: vc.expected.output.data, tol: roiPoolCaseTolerance('output', g, p.rois, vc.tolerance.output), shape: s.output });
           if (p.gradOutput === null) return;
           const grads = tf.grads(f)(xs, tf.tensor(p.gradOutput, [...s.output]));
           names.forEach((n, i) => {
             const name = roiGradTensorName(n);
             const want = vc.expected[name];
-            if (want !== undefined) check(t, `${vc.name} ${name}`, grads[i]!.dataSync(), want.data, roiPoolCaseTolerance(name, g, p.rois, vc.tolerance[name]), s[n]);
+            if (want !== undefined) pending.push({ label: `${vc.name} ${name}`, tensor: tf.keep(grads[i]!), want: want.data, tol: roiPoolCaseTolerance(name, g, p.rois, vc.tolerance[name]), shape: s[n] });
           });
         });
+        await checkAll(t, pending);
       }
       console.log(`tfjs ${backend} deform_roi_pool NCHW: ${t.compared - t.problems.length} of ${t.compared} golden tensors pass`);
       expect(t.problems).toEqual([]);
