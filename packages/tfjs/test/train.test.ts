@@ -120,3 +120,29 @@ it('trains on tfjs wasm as on cpu (first epochs)', async () => {
     await useBackend('cpu');
   }
 });
+
+// On tfjs webgpu the kernels run dcnv2's WGSL on tfjs's device (Dawn on SwiftShader here), with tfjs's own
+// kernels for everything else: the same losses as on cpu, within float32 reassociation.
+it('trains on tfjs webgpu as on cpu (first epochs)', async () => {
+  const epochs = 4;
+  const run = async () => {
+    const { x, y } = toyData(1);
+    const layer = new DeformConv2D({ filters: 1, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) });
+    const r = await train(layer, x, y, epochs);
+    tf.dispose([x, y]);
+    r.model.dispose();
+    return r;
+  };
+  await useBackend('cpu');
+  const onCpu = await run();
+  try {
+    await useBackend('webgpu');
+    const onGpu = await run();
+    console.log(`tfjs webgpu: loss ${onGpu.loss.map((l) => l.toExponential(3)).join(', ')} (cpu: ${onCpu.loss.map((l) => l.toExponential(3)).join(', ')}); numTensors ${onGpu.numTensors.join(', ')}`);
+    expect(onGpu.loss[epochs - 1]!).toBeLessThan(onGpu.loss[0]! / 2);
+    onGpu.loss.forEach((l, i) => expect(Math.abs(l - onCpu.loss[i]!)).toBeLessThan(1e-3 * onCpu.loss[i]! + 1e-6));
+    expect(new Set(onGpu.numTensors).size).toBe(1);
+  } finally {
+    await useBackend('cpu');
+  }
+});
