@@ -9,24 +9,27 @@
  */
 import { BackendError, type Backend } from '@dcnv2/core';
 import { createCpuBackend } from '@dcnv2/backend-cpu';
-import { createWasmBackend } from '@dcnv2/backend-wasm';
-import { createWebGpuBackend, type WebGpuBackend } from '@dcnv2/backend-webgpu';
-import { findBackend } from '@tensorflow/tfjs-core';
+import type { WebGpuBackend } from '@dcnv2/backend-webgpu';
+import { findBackend, getBackend } from '@tensorflow/tfjs-core';
 
 const chosen = new Map<string, Backend>();
 const pending = new Map<string, Promise<Backend>>();
 
-/** The dcnv2 backend each tfjs backend gets when none was set (created and initialised by `prepareDcnv2`). */
-function defaultFor(tfjsBackend: string): (() => Backend) | null {
-  if (tfjsBackend === 'cpu' || tfjsBackend === 'webgl') return () => createCpuBackend();
-  if (tfjsBackend === 'wasm') return () => createWasmBackend({ threads: 1 });
+/**
+ * The dcnv2 backend each tfjs backend gets when none was set (created and initialised by `prepareDcnv2`).
+ * The wasm and webgpu backends are imported when first needed, so a bundle for one tfjs backend does not
+ * carry the others' (bundlers split dynamic imports into their own chunks).
+ */
+function defaultFor(tfjsBackend: string): (() => Promise<Backend>) | null {
+  if (tfjsBackend === 'cpu' || tfjsBackend === 'webgl') return async () => createCpuBackend();
+  if (tfjsBackend === 'wasm') return async () => (await import('@dcnv2/backend-wasm')).createWasmBackend({ threads: 1 });
   if (tfjsBackend === 'webgpu') {
-    return () => {
+    return async () => {
       const device = (findBackend('webgpu') as { device?: GPUDevice } | null)?.device;
       if (device === undefined) {
         throw new BackendError({ argument: 'tfjsBackend', expected: 'tfjs\'s webgpu backend, initialised', actual: 'none' }, "await tf.setBackend('webgpu') (with @tensorflow/tfjs-backend-webgpu imported) before prepareDcnv2('webgpu')");
       }
-      return createWebGpuBackend({ device });
+      return (await import('@dcnv2/backend-webgpu')).createWebGpuBackend({ device });
     };
   }
   return null;
@@ -39,10 +42,10 @@ function isWebGpu(b: Backend): b is Backend & WebGpuBackend {
 
 /**
  * Creates and initialises (once) the dcnv2 backend that runs the kernels of tfjs backend `tfjsBackend`
- * (default: the tfjs backend in use). Call it once before the first op on tfjs `wasm` (compiling the
- * kernels is asynchronous, tfjs kernels are not); on `cpu` it is optional.
+ * (default: the tfjs backend in use). Call it once before the first op on tfjs `wasm` and `webgpu`
+ * (compiling the kernels is asynchronous, tfjs kernels are not); on `cpu` it is optional.
  */
-export async function prepareDcnv2(tfjsBackend: string): Promise<Backend> {
+export async function prepareDcnv2(tfjsBackend: string = getBackend()): Promise<Backend> {
   const have = chosen.get(tfjsBackend);
   if (have !== undefined) return have;
   let p = pending.get(tfjsBackend);
@@ -52,7 +55,7 @@ export async function prepareDcnv2(tfjsBackend: string): Promise<Backend> {
       throw new BackendError({ argument: 'tfjsBackend', expected: 'a tfjs backend @dcnv2/tfjs runs on: cpu, wasm, webgl, webgpu', actual: tfjsBackend });
     }
     p = (async () => {
-      const b = make();
+      const b = await make();
       try {
         await b.init();
         if (isWebGpu(b)) await b.prepareBufferCalls();
