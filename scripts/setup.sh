@@ -24,6 +24,9 @@ fi
 #                   in Node; chromium carries a private copy of the loader, so installing it does not bring this
 #   curl, ca-certificates   scripts/fetch-lavapipe.sh (Mesa's lavapipe 25 from Debian's archive)
 #   git, tar        the release rehearsal and the packing tests (pnpm pack, a copy of the tracked tree)
+#   dataset-fashion-mnist   Fashion-MNIST's gzip-compressed IDX files in /usr/share/datasets/fashion-mnist, the
+#                   data of @dcnv2/models (training, its tests, the shipped weights' accuracy check); nothing
+#                   is downloaded at run time
 apt_packages=()
 if ! command -v chromium >/dev/null 2>&1 || [ ! -f /usr/lib/chromium/vk_swiftshader_icd.json ]; then apt_packages+=(chromium); fi
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then apt_packages+=(libvulkan1); fi
@@ -31,6 +34,7 @@ if ! command -v curl >/dev/null 2>&1; then apt_packages+=(curl); fi
 if [ ! -f /etc/ssl/certs/ca-certificates.crt ]; then apt_packages+=(ca-certificates); fi
 if ! command -v git >/dev/null 2>&1; then apt_packages+=(git); fi
 if ! command -v tar >/dev/null 2>&1; then apt_packages+=(tar); fi
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then apt_packages+=(dataset-fashion-mnist); fi
 if [ "${#apt_packages[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${apt_packages[*]}" >&2
   if [ "$(id -u)" -eq 0 ]; then
@@ -38,7 +42,7 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
   elif command -v sudo >/dev/null 2>&1; then
     sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y "${apt_packages[@]}"
   else
-    echo "setup: ${apt_packages[*]} missing and this user cannot install them (no root, no sudo): the browser, webgpu and packing tests would fail. As root run: apt-get install ${apt_packages[*]}" >&2
+    echo "setup: ${apt_packages[*]} missing and this user cannot install them (no root, no sudo): the browser, webgpu, packing and @dcnv2/models tests would fail. As root run: apt-get install ${apt_packages[*]}" >&2
     exit 1
   fi
 fi
