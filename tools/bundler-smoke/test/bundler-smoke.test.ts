@@ -1,15 +1,19 @@
 /**
- * Bundler smoke test (issue 11). The four runtime packages are packed (`pnpm pack`) and installed from the
- * tarballs into a scratch app outside the workspace (`npm install --offline`); a small page there runs
- * `deformConv2d` on the wasm backend with 2 threads and on the webgpu backend, next to the cpu backend.
+ * Bundler smoke test (issue 11). The four runtime packages and @dcnv2/tfjs are packed (`pnpm pack`) and installed
+ * from the tarballs into a scratch app outside the workspace (`npm install --offline`, with @tensorflow/tfjs-core,
+ * tfjs-layers and tfjs-backend-cpu packed from the workspace's install); a small page there runs `deformConv2d`
+ * on the wasm backend with 2 threads, on the webgpu backend, and through @dcnv2/tfjs on tf.Tensors (tfjs cpu),
+ * next to the cpu backend.
  * Vite, webpack 5 and esbuild each make a production build of it through their Node APIs, resolving
  * @dcnv2/* from the scratch app's node_modules. Each build is served with COOP/COEP (cross-origin isolated,
  * so SharedArrayBuffer and the wasm worker pool work) and loaded in headless Chromium (WebGPU on
  * SwiftShader). Asserted per build: no page error, console error or failed request; wasm: the page is
  * cross-origin isolated, `backend.info.threads` is 2 with shared memory, the page created one Worker, and
  * the worker really computed (`backend.info.workerChunks` > 0 after three calls of 72 chunks each);
- * webgpu: `navigator.gpu` and an adapter (`backend.info.adapter`); both: the result equals the cpu
- * backend's within 1e-4 x max(1, max |cpu|). @dcnv2/conformance is not packed: the page does not use it.
+ * webgpu: `navigator.gpu` and an adapter (`backend.info.adapter`); tfjs: tfjs's backend is cpu, and a 1x1
+ * identity convolution and its gradients by tf.grad / tf.grads (registered by @dcnv2/tfjs's import, a side
+ * effect the bundle must keep) have their known values; all: the result equals the cpu backend's within
+ * 1e-4 x max(1, max |cpu|). @dcnv2/conformance is not packed: the page does not use it.
  *
  * Each recipe (test/bundlers.ts) is what the packages' READMEs tell that bundler's users: nothing to
  * configure for Vite and webpack 5; for esbuild, dist/wasm/ and dist/worker.js copied next to the bundle.
@@ -28,18 +32,20 @@ import { fileURLToPath } from 'node:url';
 import { launchChromium, serveStatic, type Browser } from '@dcnv2/browser-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildError, BUILDERS, BUNDLER_VERSIONS, trimStacks, type Bundler, type Entry } from './bundlers.js';
-import { installedClosure } from '@dcnv2/pack-smoke/installed-closure';
+import { packThirdParty } from '@dcnv2/pack-smoke/installed-closure';
 import { packWorkspacePackage } from '@dcnv2/pack-smoke/tarball';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const appSource = fileURLToPath(new URL('../app/', import.meta.url));
-const PACKAGE_DIRS = ['packages/core', 'packages/backend-cpu', 'packages/backend-wasm', 'packages/backend-webgpu'];
+const PACKAGE_DIRS = ['packages/core', 'packages/backend-cpu', 'packages/backend-wasm', 'packages/backend-webgpu', 'packages/tfjs'];
+/** What an app using @dcnv2/tfjs installs beside it: its required peers and the tfjs backend the page uses. */
+const TFJS_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-cpu'];
 /** As in backend-webgpu's browser test: a WebGPU adapter in headless Chromium without a GPU (SwiftShader). */
 const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
 /** Cross-origin isolation for the page and everything it loads (workers included), as backend-wasm's README asks. */
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Resource-Policy': 'same-origin' };
 const BUNDLERS: Bundler[] = ['vite', 'webpack', 'esbuild'];
-const ENTRIES: Entry[] = ['wasm', 'webgpu'];
+const ENTRIES: Entry[] = ['wasm', 'webgpu', 'tfjs'];
 /** Page result vs the cpu backend's: max abs difference <= REL_TOL x max(1, max |cpu|). */
 const REL_TOL = 1e-4;
 
@@ -67,6 +73,10 @@ interface PageResult {
   capabilityThreads?: number;
   workers?: { created: number; scripts: string[] };
   hasNavigatorGpu?: boolean;
+  tfBackend?: string;
+  identity?: number[];
+  gradInput?: number[];
+  gradWeight?: number[];
   shape?: number[];
   maxAbsDiff?: number;
   maxAbsRef?: number;
@@ -75,12 +85,12 @@ interface PageResult {
 
 let browser: Browser;
 
-/** The non-@dcnv2 runtime dependencies a package's manifest declares, as workspace folders to install from. */
-function thirdPartyDependencies(pkgDir: string): string[] {
+/** The non-@dcnv2 runtime dependencies a package's manifest declares, with the workspace folder to find them from. */
+function thirdPartyDependencies(pkgDir: string): { name: string; fromDir: string }[] {
   const manifest = JSON.parse(readFileSync(join(root, pkgDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   return Object.keys(manifest.dependencies ?? {})
     .filter((name) => !name.startsWith('@dcnv2/'))
-    .flatMap((name) => installedClosure(name, join(root, pkgDir)));
+    .map((name) => ({ name, fromDir: join(root, pkgDir) }));
 }
 
 beforeAll(async () => {
@@ -88,14 +98,18 @@ beforeAll(async () => {
   const tarballs = PACKAGE_DIRS.map((d) => packWorkspacePackage(join(root, d), dest));
   mkdirSync(app, { recursive: true });
   cpSync(appSource, app, { recursive: true });
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'bundler-smoke-app', private: true, type: 'module' }));
-  // The tarballs, and the third-party packages their manifests declare (e.g. backend-webgpu's @webgpu/types),
-  // packed by npm from the workspace's install (--install-links): npm's cache has no tarballs of them and the
-  // registry is not reached. Not backend-webgpu's optional peer `webgpu` (Dawn for Node): no use in a browser.
-  const thirdParty = [...new Set(PACKAGE_DIRS.flatMap(thirdPartyDependencies))];
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', '--install-links', '--omit=peer', ...tarballs, ...thirdParty], { cwd: app, stdio: 'pipe' });
+  // The tarballs, and the third-party packages their manifests declare (e.g. backend-webgpu's @webgpu/types) plus
+  // what an app using @dcnv2/tfjs installs (TFJS_PACKAGES), packed from the workspace's install: npm's cache has no
+  // tarballs of them and the registry is not reached. Not backend-webgpu's optional peer `webgpu` (Dawn for Node):
+  // no use in a browser.
+  const thirdParty = packThirdParty(
+    [...PACKAGE_DIRS.flatMap(thirdPartyDependencies), ...TFJS_PACKAGES.map((name) => ({ name, fromDir: join(root, 'packages/tfjs') }))],
+    join(scratch, 'third-party'),
+  );
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'bundler-smoke-app', private: true, type: 'module', overrides: thirdParty.overrides }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', '--omit=peer', ...tarballs, ...thirdParty.tarballs], { cwd: app, stdio: 'pipe' });
   browser = await launchChromium(WEBGPU_FLAGS);
-}, 180_000);
+}, 300_000); // packs five packages and the third-party tarballs, installs them with npm
 
 afterAll(async () => {
   await browser?.close();
@@ -196,18 +210,22 @@ for (const bundler of BUNDLERS) {
             if (threads !== 2 || result.info?.sharedMemory !== true) failures.push(`backend.info ${JSON.stringify(result.info)}: expected 2 threads on shared memory`);
             if (result.workers?.created !== 1) failures.push(`expected 1 Worker, the page created ${JSON.stringify(result.workers)}`);
             if (!((result.info?.workerChunks ?? 0) > 0)) failures.push(`the worker computed no chunk: backend.info ${JSON.stringify(result.info)}`);
-          } else {
+          } else if (entry === 'webgpu') {
             if (result.hasNavigatorGpu !== true) failures.push('no navigator.gpu');
             if (result.info?.adapter === null || result.info?.adapter === undefined) failures.push('backend.info.adapter is null');
+          } else {
+            const known = { tfBackend: 'cpu', identity: [1, 2, 3, 4, 5, 6, 7, 8], gradInput: [1, -1, 2, -2, 3, -3, 4, -4], gradWeight: [10, 26, 10, 26] };
+            const seen = { tfBackend: result.tfBackend, identity: result.identity, gradInput: result.gradInput, gradWeight: result.gradWeight };
+            if (JSON.stringify(seen) !== JSON.stringify(known)) failures.push(`tfjs: expected ${JSON.stringify(known)}, the page gave ${JSON.stringify(seen)}`);
           }
         }
         if (result?.ok === true && JSON.stringify(result.shape) !== '[2,32,48,48]') failures.push(`output shape ${JSON.stringify(result.shape)}`);
-        const about = result?.ok !== true ? [] : entry === 'wasm'
+        const about = result?.ok !== true || entry === 'tfjs' ? [] : entry === 'wasm'
           ? [`(info) ${result.info?.variant} build, worker ${result.workers?.scripts.join(', ')}`]
           : [`(info) adapter ${JSON.stringify(result.info?.adapter)}`];
         row.detail = [...failures, ...built.warnings.map((w) => `(warning) ${w}`), ...about].join('\n');
         settle(row, failures);
-      }, 150_000);
+      }, 300_000); // webpack minifying the tfjs page (tfjs-core, tfjs-layers) took 99 s on 2 cores busy with other tests
     }
   });
 }

@@ -13,7 +13,7 @@ import { build as viteBuild, createLogger, type Rollup } from 'vite';
 import webpack from 'webpack';
 
 export type Bundler = 'vite' | 'webpack' | 'esbuild';
-export type Entry = 'wasm' | 'webgpu';
+export type Entry = 'wasm' | 'webgpu' | 'tfjs';
 
 export const BUNDLER_VERSIONS: Record<Bundler, string> = (() => {
   const req = createRequire(import.meta.url);

@@ -4,14 +4,18 @@ import { join } from 'node:path';
 import ts from 'typescript';
 
 /**
- * Every TypeScript block of the root README's "Install and use" section, in order, as one TypeScript source
- * (later blocks use what earlier ones defined, as a reader would run them).
+ * Every TypeScript block of the root README's "Install and use" section before its first subsection, in
+ * order, as one TypeScript source (later blocks use what earlier ones defined, as a reader would run them).
+ * The subsections (`### Where it runs`, `### From TensorFlow.js`) are about other set-ups: the tfjs snippet
+ * uses tf.Tensors of its own and is no continuation of the example (`@dcnv2/tfjs` is run by the pack-install
+ * test's tfjs case).
  */
 export function readmeExampleSource(root: string): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const start = readme.indexOf('## Install and use');
   if (start < 0) throw new Error('README: no "## Install and use" section');
-  const end = readme.indexOf('\n## ', start + 1);
+  const ends = ['\n## ', '\n### '].map((h) => readme.indexOf(h, start + 1)).filter((i) => i >= 0);
+  const end = ends.length === 0 ? -1 : Math.min(...ends);
   const section = readme.slice(start, end < 0 ? undefined : end);
   const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
   if (blocks.length === 0) throw new Error('README: no ```ts block under "## Install and use"');

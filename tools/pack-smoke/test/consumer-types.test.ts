@@ -1,13 +1,15 @@
 /**
- * Consumers' type-check: the five packed packages installed into a scratch project outside the workspace,
+ * Consumers' type-check: the six packed packages installed into a scratch project outside the workspace,
  * and `tsc --noEmit` with `skipLibCheck: false` over a file that uses each package's public API, under
  * `moduleResolution: "bundler"` (an app built by Vite/webpack/esbuild) and `"nodenext"` (Node). With
  * skipLibCheck off, tsc checks every shipped `.d.ts`: a declaration naming a type the consumer cannot have
  * (WebGPU's `GPUDevice` without its types, a Node type without @types/node) fails here.
  *
- * Only what the packed manifests declare is installed: third-party dependencies are copied from the
+ * Only what the packed manifests declare is installed: third-party dependencies are packed from the
  * workspace's install (npm's cache has no tarballs and the registry must not be reached), so a types
- * package missing from a manifest cannot be hidden by the test installing it.
+ * package missing from a manifest cannot be hidden by the test installing it. Peer dependencies are what the
+ * user installs: @dcnv2/tfjs's required peers (@tensorflow/tfjs-core, @tensorflow/tfjs-layers) are, and
+ * nothing else is added for it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,22 +18,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installedClosure } from '../src/installed-closure.js';
+import { packThirdParty } from '../src/installed-closure.js';
 import { packWorkspacePackage } from '../src/tarball.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const PACKAGE_DIRS = ['packages/core', 'packages/backend-cpu', 'packages/backend-wasm', 'packages/backend-webgpu', 'packages/conformance'];
+const PACKAGE_DIRS = ['packages/core', 'packages/backend-cpu', 'packages/backend-wasm', 'packages/backend-webgpu', 'packages/conformance', 'packages/tfjs'];
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const scratch = mkdtempSync(join(tmpdir(), 'dcnv2-consumer-types-'));
 const app = join(scratch, 'app');
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** The non-@dcnv2 runtime dependencies a packed manifest declares, as workspace folders to install from. */
-function thirdPartyDependencies(pkgDir: string): string[] {
+/** The non-@dcnv2 runtime dependencies a packed manifest declares, with the workspace folder to find them from. */
+function thirdPartyDependencies(pkgDir: string): { name: string; fromDir: string }[] {
   const manifest = JSON.parse(readFileSync(join(root, pkgDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   return Object.keys(manifest.dependencies ?? {})
     .filter((name) => !name.startsWith('@dcnv2/'))
-    .flatMap((name) => installedClosure(name, join(root, pkgDir)));
+    .map((name) => ({ name, fromDir: join(root, pkgDir) }));
+}
+
+/** The required (not optional) peer dependencies a packed manifest declares, with the workspace folder to find them from. */
+function requiredPeers(pkgDir: string): { name: string; fromDir: string }[] {
+  const manifest = JSON.parse(readFileSync(join(root, pkgDir, 'package.json'), 'utf8')) as {
+    peerDependencies?: Record<string, string>;
+    peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  };
+  return Object.keys(manifest.peerDependencies ?? {})
+    .filter((name) => manifest.peerDependenciesMeta?.[name]?.optional !== true)
+    .map((name) => ({ name, fromDir: join(root, pkgDir) }));
 }
 
 /** A browser app: the four runtime packages, no Node types. */
@@ -69,7 +82,7 @@ export async function run(name: 'cpu' | 'wasm' | 'webgpu'): Promise<readonly num
 }
 `;
 
-/** A Node tool: all five packages, with @types/node. */
+/** A Node tool: the five packages above, with @types/node. */
 const NODE_APP = `${BROWSER_APP}
 import { runConformance, referenceProvider, SUITE_NAMES } from '@dcnv2/conformance';
 
@@ -81,7 +94,48 @@ export async function check(): Promise<number> {
 }
 `;
 
-function tsconfig(resolution: 'bundler' | 'nodenext', types: string[]): string {
+/**
+ * An app of @dcnv2/tfjs with its peers tfjs-core and tfjs-layers: the ops on tf.Tensors, a gradient, the layers in
+ * a model. Its own file, so that the checks above do not load tfjs's declarations.
+ */
+const TFJS_APP = `import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import {
+  deformConv2d as tfDeformConv2d, deformRoiPool as tfDeformRoiPool, DeformConv2D, DeformRoiPool, prepareDcnv2, setDcnv2Backend, disposeDcnv2Backends,
+  type DeformConv2dOpParams, type DeformConv2DArgs,
+} from '@dcnv2/tfjs';
+
+export async function runTfjs(): Promise<number[]> {
+  const cpu = await prepareDcnv2('cpu');
+  const previous = setDcnv2Backend('cpu', cpu);
+  const params: DeformConv2dOpParams = { dataFormat: 'NCHW', padding: 0 };
+  const x: tf.Tensor4D = tf.ones([1, 1, 2, 2]);
+  const y: tf.Tensor = tfDeformConv2d({ input: x, weight: tf.ones([1, 1, 1, 1]), offset: tf.zeros([1, 2, 2, 2]), mask: null }, params);
+  const g = tf.grad((a: tf.Tensor) => tfDeformConv2d({ input: a, weight: tf.ones([1, 1, 1, 1]), offset: tf.zeros([1, 2, 2, 2]) }, params))(x);
+  const pooled = tfDeformRoiPool({ input: x, rois: tf.tensor2d([[0, 0, 0, 1, 1]]) }, { outputSize: 1, spatialScale: 1, dataFormat: 'NCHW' });
+  const args: DeformConv2DArgs = { filters: 2, kernelSize: 3, padding: 'same' };
+  const layer: tfl.layers.Layer = new DeformConv2D(args);
+  const model = tfl.sequential({ layers: [tfl.layers.inputLayer({ inputShape: [8, 8, 1] }), layer] });
+  const roiLayer = new DeformRoiPool({ outputSize: 2, spatialScale: 1 });
+  await disposeDcnv2Backends();
+  return [...y.shape, ...g.shape, ...pooled.shape, model.countParams(), roiLayer.name.length, previous === undefined ? 0 : 1];
+}
+`;
+
+/**
+ * tfjs 4.22's own declarations do not pass `skipLibCheck: false` under `strict` (tfjs-core's hash_util.d.ts
+ * names `Long` without importing it, tfjs-layers' keras_format types break their own index signatures, ...),
+ * so tfjs users type-check with `skipLibCheck: true`. Under `skipLibCheck: false` the tfjs app is held to
+ * this: no diagnostic outside @tensorflow's own files (the app, @dcnv2/tfjs's declarations and everything
+ * they reach are clean); `upstream` counts the others.
+ */
+function withoutUpstream(diagnostics: string): { ours: string; upstream: number } {
+  const lines = diagnostics.split('\n').filter((l) => /error TS\d+/.test(l));
+  const upstream = lines.filter((l) => /^node_modules\/@tensorflow\//.test(l));
+  return { ours: lines.filter((l) => !upstream.includes(l)).join('\n'), upstream: upstream.length };
+}
+
+function tsconfig(resolution: 'bundler' | 'nodenext', types: string[], file?: string, skipLibCheck = false): string {
   return JSON.stringify({
     compilerOptions: {
       target: 'ES2022',
@@ -90,10 +144,10 @@ function tsconfig(resolution: 'bundler' | 'nodenext', types: string[]): string {
       lib: ['ES2022', 'DOM'],
       types,
       strict: true,
-      skipLibCheck: false,
+      skipLibCheck,
       noEmit: true,
     },
-    files: [resolution === 'bundler' ? 'browser-app.ts' : 'node-app.ts'],
+    files: [file ?? (resolution === 'bundler' ? 'browser-app.ts' : 'node-app.ts')],
   });
 }
 
@@ -111,14 +165,21 @@ function typeCheck(project: string): string {
 beforeAll(() => {
   const dest = join(scratch, 'tarballs');
   const tarballs = PACKAGE_DIRS.map((d) => packWorkspacePackage(join(root, d), dest));
-  const thirdParty = [...new Set([...PACKAGE_DIRS.flatMap(thirdPartyDependencies), ...installedClosure('@types/node', root)])];
+  const thirdParty = packThirdParty(
+    [...PACKAGE_DIRS.flatMap(thirdPartyDependencies), ...PACKAGE_DIRS.flatMap(requiredPeers), { name: '@types/node', fromDir: root }],
+    join(scratch, 'third-party'),
+  );
   mkdirSync(app, { recursive: true });
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer-types', private: true, type: 'module' }));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', '--install-links', '--omit=optional', '--omit=peer', ...tarballs, ...thirdParty], { cwd: app, stdio: 'pipe' });
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer-types', private: true, type: 'module', overrides: thirdParty.overrides }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', '--omit=optional', '--omit=peer', ...tarballs, ...thirdParty.tarballs], { cwd: app, stdio: 'pipe' });
   writeFileSync(join(app, 'browser-app.ts'), BROWSER_APP);
   writeFileSync(join(app, 'node-app.ts'), NODE_APP);
   writeFileSync(join(app, 'tsconfig.bundler.json'), tsconfig('bundler', []));
   writeFileSync(join(app, 'tsconfig.nodenext.json'), tsconfig('nodenext', ['node']));
+  writeFileSync(join(app, 'tfjs-app.ts'), TFJS_APP);
+  writeFileSync(join(app, 'tsconfig.tfjs-bundler.json'), tsconfig('bundler', [], 'tfjs-app.ts'));
+  writeFileSync(join(app, 'tsconfig.tfjs-nodenext.json'), tsconfig('nodenext', ['node'], 'tfjs-app.ts'));
+  writeFileSync(join(app, 'tsconfig.tfjs-skiplibcheck.json'), tsconfig('nodenext', ['node'], 'tfjs-app.ts', true));
 }, 300_000);
 
 describe('consumers type-check the installed packages with skipLibCheck: false', () => {
@@ -126,7 +187,20 @@ describe('consumers type-check the installed packages with skipLibCheck: false',
     expect(typeCheck('tsconfig.bundler.json')).toBe('');
   });
 
-  it('moduleResolution nodenext, a Node app with @types/node: all five packages', () => {
+  it('moduleResolution nodenext, a Node app with @types/node: core, backends, conformance', () => {
     expect(typeCheck('tsconfig.nodenext.json')).toBe('');
+  });
+
+  it('tfjs app (ops, tf.grad, layers in a model), bundler and nodenext: nothing but tfjs\'s own declarations fails', () => {
+    for (const project of ['tsconfig.tfjs-bundler.json', 'tsconfig.tfjs-nodenext.json']) {
+      const { ours, upstream } = withoutUpstream(typeCheck(project));
+      expect(ours, project).toBe('');
+      // Were tfjs's own declarations to become clean, this test could check the tfjs app like the others.
+      expect(upstream, `${project}: diagnostics in @tensorflow's declarations`).toBeGreaterThan(0);
+    }
+  });
+
+  it('tfjs app with skipLibCheck: true, as tfjs users type-check: clean', () => {
+    expect(typeCheck('tsconfig.tfjs-skiplibcheck.json')).toBe('');
   });
 });

@@ -1,8 +1,10 @@
 /**
- * Publishability: `pnpm pack` @dcnv2/core, backend-cpu, backend-wasm, backend-webgpu and conformance, install the
- * tarballs with npm into a scratch project outside the workspace (no workspace links, no registry: only the
- * tarballs, plus the optional `webgpu` package copied from the workspace's install), then import them there and
- * run ops, the root README example and the installed conformance CLI: on the installed cpu backend and on the
+ * Publishability: `pnpm pack` @dcnv2/core, backend-cpu, backend-wasm, backend-webgpu, conformance and tfjs, install
+ * the tarballs with npm into a scratch project outside the workspace (no workspace links, no registry: only the
+ * tarballs, plus third-party packages a user installs beside them, packed from the workspace's install: the
+ * optional `webgpu` package, and @tensorflow/tfjs-core, tfjs-layers (tfjs's peers) and tfjs-backend-cpu), then
+ * import them there and run ops (on tf.Tensors too, with a gradient through tf.grad), the root README example
+ * and the installed conformance CLI: on the installed cpu backend and on the
  * example out-of-tree backend the conformance package ships, with the golden vectors it ships (no repository
  * above the scratch project, no DCNV2_GOLDEN_DIR). Catches a wrong `exports` map or `bin`,
  * files missing from (or junk in) `files`, a `workspace:` range left in a manifest, a dependency that cannot be
@@ -14,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installedClosure } from '../src/installed-closure.js';
+import { installedClosure, packThirdParty } from '../src/installed-closure.js';
 import { readmeExample } from '../src/readme-example.js';
 import { packagingProblems, packWorkspacePackage, tarballFiles } from '../src/tarball.js';
 
@@ -31,8 +33,11 @@ const PACKAGES = {
   wasm: 'packages/backend-wasm',
   webgpu: 'packages/backend-webgpu',
   conformance: 'packages/conformance',
+  tfjs: 'packages/tfjs',
 } as const;
 type PackageKey = keyof typeof PACKAGES;
+/** What a Node user of @dcnv2/tfjs installs beside it: its two required peers and tfjs's cpu backend. */
+const TFJS_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-cpu'];
 const tarballs = {} as Record<PackageKey, string>;
 
 function installedManifest(name: string): Record<string, unknown> & { dependencies?: Record<string, string> } {
@@ -81,17 +86,22 @@ beforeAll(() => {
   const dest = join(scratch, 'tarballs');
   for (const key of Object.keys(PACKAGES) as PackageKey[]) tarballs[key] = packWorkspacePackage(join(root, PACKAGES[key]), dest);
   mkdirSync(app, { recursive: true });
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }));
-  // `webgpu` (Dawn for Node) is an optional peer of backend-webgpu that users install themselves; npm's cache
-  // has no tarball of it, so its folders in the workspace are packed by npm (--install-links) instead.
-  const dawn = installedClosure('webgpu', join(root, PACKAGES.webgpu));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', '--install-links', ...Object.values(tarballs), ...dawn], { cwd: app, stdio: 'pipe' });
+  // Third-party packages a user installs beside the tarballs, packed from the workspace's install (npm's cache
+  // has no tarballs of them and the registry must not be reached): `webgpu` (Dawn for Node), an optional peer of
+  // backend-webgpu; @dcnv2/tfjs's required peers (tfjs-core, tfjs-layers) and the tfjs backend a Node user picks
+  // (tfjs-backend-cpu). tfjs-core's own @webgpu/types (0.1.38, not backend-webgpu's 0.1.74) comes as an override.
+  const thirdParty = packThirdParty(
+    [{ name: 'webgpu', fromDir: join(root, PACKAGES.webgpu) }, ...TFJS_PACKAGES.map((name) => ({ name, fromDir: join(root, PACKAGES.tfjs) }))],
+    join(scratch, 'third-party'),
+  );
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module', overrides: thirdParty.overrides }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', ...Object.values(tarballs), ...thirdParty.tarballs], { cwd: app, stdio: 'pipe' });
   // onnxruntime-web, conformance's optional dependency, is one npm installs from the registry by default; offline
   // it is skipped, so the workspace's install (139 MB, its dependencies beside it) is linked in its place, and the
   // onnx suites of the installed CLI run as they do for a user.
   const ort = join(app, 'node_modules', 'onnxruntime-web');
   if (!existsSync(ort)) symlinkSync(installedClosure('onnxruntime-web', join(root, PACKAGES.conformance))[0]!, ort, 'dir');
-}, 600_000); // packs five packages and installs them with npm: minutes when CI runs every package at once on 2 cores
+}, 600_000); // packs six packages and installs them with npm: minutes when CI runs every package at once on 2 cores
 
 describe('packed packages install and run outside the workspace', () => {
   it('each tarball holds README, package.json and dist with declarations, and no tests or sources', () => {
@@ -103,7 +113,7 @@ describe('packed packages install and run outside the workspace', () => {
       const extra = key === 'wasm' ? /^src\/kernels\/(generated\/)?[\w-]+\.[ch]$/ : key === 'conformance' ? /^(golden\/(README\.md|[\w-]+\.json)|examples\/[\w-]+\.js)$/ : null;
       problems[key] = packagingProblems(tarballFiles(tarballs[key]), extra, key === 'wasm' ? ['dist/worker.js'] : []);
     }
-    expect(problems).toEqual({ core: [], cpu: [], wasm: [], webgpu: [], conformance: [] });
+    expect(problems).toEqual({ core: [], cpu: [], wasm: [], webgpu: [], conformance: [], tfjs: [] });
     const wasm = tarballFiles(tarballs.wasm);
     for (const f of ['dist/worker.js', 'dist/wasm/dcn-simd.wasm', 'dist/wasm/dcn-relaxed.wasm', 'dist/wasm/dcn-simd-mt.wasm', 'dist/wasm/dcn-relaxed-mt.wasm']) {
       expect(wasm).toContain(f);
@@ -113,8 +123,8 @@ describe('packed packages install and run outside the workspace', () => {
     );
   });
 
-  it('installed manifests: no workspace: ranges; conformance bin; optional onnxruntime-web and webgpu', () => {
-    for (const name of ['@dcnv2/core', '@dcnv2/backend-cpu', '@dcnv2/backend-wasm', '@dcnv2/backend-webgpu', '@dcnv2/conformance']) {
+  it('installed manifests: no workspace: ranges; conformance bin; optional onnxruntime-web and webgpu; tfjs peers', () => {
+    for (const name of ['@dcnv2/core', '@dcnv2/backend-cpu', '@dcnv2/backend-wasm', '@dcnv2/backend-webgpu', '@dcnv2/conformance', '@dcnv2/tfjs']) {
       expect(JSON.stringify(installedManifest(name)), name).not.toMatch(/workspace:/);
     }
     const conformance = installedManifest('@dcnv2/conformance');
@@ -123,6 +133,68 @@ describe('packed packages install and run outside the workspace', () => {
     // Only the onnx suite needs onnxruntime-web (imported lazily, skipped with a reason when absent).
     expect(conformance.optionalDependencies).toEqual({ 'onnxruntime-web': '1.30.0' });
     expect(installedManifest('@dcnv2/backend-webgpu').peerDependenciesMeta).toEqual({ webgpu: { optional: true } });
+    // tfjs: the @dcnv2 packages as ^ranges of the versions packed beside it; tfjs itself a peer, pinned to one version.
+    const tfjs = installedManifest('@dcnv2/tfjs') as { dependencies?: Record<string, string>; peerDependencies?: Record<string, string>; peerDependenciesMeta?: unknown };
+    const range = (key: PackageKey) => `^${(installedManifest(`@dcnv2/${key === 'core' ? 'core' : `backend-${key}`}`) as { version: string }).version}`;
+    expect(tfjs.dependencies).toEqual({ '@dcnv2/core': range('core'), '@dcnv2/backend-cpu': range('cpu'), '@dcnv2/backend-wasm': range('wasm'), '@dcnv2/backend-webgpu': range('webgpu') });
+    expect(tfjs.peerDependencies).toEqual({ '@tensorflow/tfjs-core': '4.22.0', '@tensorflow/tfjs-layers': '4.22.0', '@tensorflow/tfjs-backend-webgpu': '4.22.0' });
+    expect(tfjs.peerDependenciesMeta).toEqual({ '@tensorflow/tfjs-backend-webgpu': { optional: true } });
+    for (const name of TFJS_PACKAGES) expect((installedManifest(name) as { version: string }).version, name).toBe('4.22.0');
+  });
+
+  it('tfjs: @dcnv2/tfjs on tfjs-core + tfjs-backend-cpu, deformConv2d forward and tf.grad / tf.grads through it, known values', () => {
+    const out = runInApp(
+      'tfjs.mjs',
+      `import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { deformConv2d, deformRoiPool, DeformConv2D, DeformRoiPool, prepareDcnv2, setDcnv2Backend, disposeDcnv2Backends } from '@dcnv2/tfjs';
+await tf.setBackend('cpu');
+await prepareDcnv2('cpu');
+// NCHW input 1x2x2x2 = 1..8, 1x1 kernel of weight identity (OIHW [2, 2, 1, 1]), zero offsets, unit mask: output = input.
+const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]);
+const w = tf.tensor4d([1, 0, 0, 1], [2, 2, 1, 1]);
+const offset = tf.zeros([1, 2, 2, 2]);
+const mask = tf.ones([1, 1, 2, 2]);
+const params = { dataFormat: 'NCHW' };
+const y = deformConv2d({ input: x, weight: w, offset, mask }, params);
+// Half the mask halves the output (modulation), and NHWC (tfjs's default) gives the same values transposed.
+const half = deformConv2d({ input: x, weight: w, offset, mask: tf.fill([1, 1, 2, 2], 0.5) }, params);
+// (tfjs-core alone has no chained ops such as x.transpose(): the functions are used.)
+const toNhwc = (t) => tf.transpose(t, [0, 2, 3, 1]);
+const nhwc = deformConv2d({ input: toNhwc(x), weight: tf.transpose(w, [2, 3, 1, 0]), offset: toNhwc(offset), mask: toNhwc(mask) });
+// L = sum(dy * y): dL/dx = W^T dy = dy (identity weight); with dy = ones, dL/dW[o, i] = sum of input channel i (10, 26).
+const dy = tf.tensor4d([1, -1, 2, -2, 3, -3, 4, -4], [1, 2, 2, 2]);
+const gx = tf.grad((a) => deformConv2d({ input: a, weight: w, offset, mask }, params))(x, dy);
+const [gx1, gw] = tf.grads((a, b) => deformConv2d({ input: a, weight: b, offset, mask }, params))([x, w]);
+const before = tf.memory().numTensors;
+tf.tidy(() => {
+  deformConv2d({ input: x, weight: w, offset, mask }, params);
+});
+const leaked = tf.memory().numTensors - before;
+console.log(JSON.stringify({
+  backend: tf.getBackend(), shape: y.shape, y: Array.from(y.dataSync()), half: Array.from(half.dataSync()),
+  nhwcShape: nhwc.shape, nhwc: Array.from(tf.transpose(nhwc, [0, 3, 1, 2]).dataSync()),
+  gx: Array.from(gx.dataSync()), gx1: Array.from(gx1.dataSync()), gwShape: gw.shape, gw: Array.from(gw.dataSync()),
+  leaked,
+  exports: [deformRoiPool, DeformConv2D, DeformRoiPool, setDcnv2Backend, disposeDcnv2Backends].map((f) => typeof f),
+}));
+await disposeDcnv2Backends();
+`,
+    );
+    expect(out).toEqual({
+      backend: 'cpu',
+      shape: [1, 2, 2, 2],
+      y: [1, 2, 3, 4, 5, 6, 7, 8],
+      half: [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4],
+      nhwcShape: [1, 2, 2, 2],
+      nhwc: [1, 2, 3, 4, 5, 6, 7, 8],
+      gx: [1, -1, 2, -2, 3, -3, 4, -4],
+      gx1: [1, 1, 1, 1, 1, 1, 1, 1],
+      gwShape: [2, 2, 1, 1],
+      gw: [10, 26, 10, 26],
+      leaked: 0,
+      exports: ['function', 'function', 'function', 'function', 'function'],
+    });
   });
 
   it('cpu and wasm: import + one op + a typed error', () => {

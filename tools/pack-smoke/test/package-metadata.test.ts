@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packWorkspacePackage, tarballFiles } from '../src/tarball.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const PACKAGE_DIRS = ['packages/core', 'packages/backend-cpu', 'packages/backend-wasm', 'packages/backend-webgpu', 'packages/conformance'];
+const PACKAGE_DIRS = ['packages/core', 'packages/backend-cpu', 'packages/backend-wasm', 'packages/backend-webgpu', 'packages/conformance', 'packages/tfjs'];
 const scratch = mkdtempSync(join(tmpdir(), 'dcnv2-metadata-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const tarballs: string[] = [];
