@@ -9,6 +9,9 @@
  * a worker that dies (an uncaught error, an exit, a failed load) fails the run it was part of with a
  * BackendError carrying the cause, and every later run at once, as its chunks could no longer be taken;
  * `close(reason)` fails runs in flight with `reason`.
+ *
+ * Blocking mode (blocking-run.ts) uses the same workers without this bookkeeping: `postBlocking` leaves
+ * nothing pending, and its workers report in the completion block rather than by message.
  */
 import { BackendError } from '@dcnv2/core';
 import { isNode, importNode } from './env.js';
@@ -198,7 +201,14 @@ export class WorkerPool {
    * `target` is the worker script given by `options.workerUrl` / `wasmEnv.workerUrl` (null: the shipped
    * one). A worker that does not start fails this with a BackendError that names its URL and the cause.
    */
-  static async create(count: number, module: WebAssembly.Module, memory: WebAssembly.Memory, stackTops: readonly number[], target: Located | null = null): Promise<WorkerPool> {
+  static async create(
+    count: number,
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    stackTops: readonly number[],
+    target: Located | null = null,
+    completion: SharedArrayBuffer | null = null,
+  ): Promise<WorkerPool> {
     const pool = new WorkerPool();
     pool.#argument = target?.argument ?? null;
     try {
@@ -216,7 +226,7 @@ export class WorkerPool {
         w.onMessage((m) => pool.#answer(idx, m));
         w.onDeath((cause) => pool.#death(idx, cause));
       }
-      const ready = await Promise.allSettled(pool.#workers.map((w, i) => pool.#send(i, { type: 'init', module, memory, stackTop: stackTops[i] })));
+      const ready = await Promise.allSettled(pool.#workers.map((w, i) => pool.#send(i, { type: 'init', module, memory, stackTop: stackTops[i], ...(completion === null ? {} : { completion }) })));
       const bad = ready.find((r) => r.status === 'rejected');
       if (bad !== undefined) throw (bad as PromiseRejectedResult).reason;
     } catch (e) {
@@ -291,6 +301,21 @@ export class WorkerPool {
       const bad = rs.find((r) => r.status === 'rejected');
       if (bad !== undefined) throw (bad as PromiseRejectedResult).reason;
     });
+  }
+
+  /** Why the pool no longer runs anything (a worker died, or it was closed); null while it works. */
+  get failure(): Error | null {
+    return this.#failed;
+  }
+
+  /**
+   * Blocking mode: posts a run marked `blocking` to worker `i`, with nothing pending on its answer: the worker
+   * reports in the completion block (completion.ts), never by message, so no late 'done' can reach the
+   * bookkeeping of a later run. The worker stays unref'd (the caller blocks until it is done anyway).
+   */
+  postBlocking(i: number, m: RunMessage): void {
+    if (this.#failed !== null) throw this.#failed;
+    this.#workers[i].post(m);
   }
 
   /** Terminates the workers; runs in flight (and any later one) reject with `reason`. */

@@ -7,6 +7,8 @@ export interface InitMessage {
   readonly memory: WebAssembly.Memory;
   /** Top of this worker's own stack region (the linker's stack pointer would collide with the main instance). */
   readonly stackTop: number;
+  /** Blocking mode only: the completion block (completion.ts) through which runs marked `blocking` are reported. */
+  readonly completion?: SharedArrayBuffer;
 }
 export interface RunMessage {
   readonly type: 'run';
@@ -18,6 +20,12 @@ export interface RunMessage {
   /** Byte address of the int32 chunk counter shared by every thread of the run. */
   readonly counter: number;
   readonly total: number;
+  /**
+   * Blocking mode only: run number and this worker's slot in the completion block. Such a run is reported
+   * there (never by a 'done' or 'error' message, which a blocked caller could not receive, and which would
+   * reach the pool after the synchronous call had returned).
+   */
+  readonly blocking?: { readonly seq: number; readonly slot: number };
 }
 export interface CloseMessage {
   readonly type: 'close';

@@ -38,10 +38,11 @@ export interface RoiPoolContext {
   /** A new handle of this backend for `length` floats at `ptr` (an output). */
   tensor(ptr: number, length: number): WasmTensor;
   release(h: WasmTensor): void;
-  isDisposed(): boolean;
+  /** Whether the call's blocks must not be freed: the backend was disposed, or a timed-out worker may still write them. */
+  keepMemory(): boolean;
 }
 
-/** Blocks that live for one call; freed together (not after dispose: the heap is gone). */
+/** Blocks that live for one call; freed together (not after dispose, when the heap is gone, nor while a timed-out worker may write them). */
 class CallTemps {
   readonly #blocks: Array<{ ptr: number; bytes: number }> = [];
   constructor(private readonly ctx: RoiPoolContext) {}
@@ -57,7 +58,7 @@ class CallTemps {
   }
 
   free(): void {
-    if (this.ctx.isDisposed()) return;
+    if (this.ctx.keepMemory()) return;
     for (const b of this.#blocks) this.ctx.heap.free(b.ptr, b.bytes);
     this.#blocks.length = 0;
   }

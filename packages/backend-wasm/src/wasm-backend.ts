@@ -3,10 +3,12 @@
  * SharedArrayBuffer is available), the kernels are C compiled to SIMD128 / relaxed-SIMD WebAssembly, and a
  * call is cut into chunks (batch image x tile of output pixels [x block of output channels]) that the
  * calling thread and the worker pool take dynamically from a shared counter. Modulated deformable RoI
- * pooling runs on the same memory, kernels and pool (see roi-pool.ts).
+ * pooling runs on the same memory, kernels and pool (see roi-pool.ts). With `options.blocking`, threaded
+ * calls return synchronously, the caller blocking until its workers report (see blocking-run.ts).
  */
 import {
   BackendError,
+  CapabilityError,
   DcnError,
   DisposedError,
   LimitError,
@@ -26,6 +28,8 @@ import {
   type RoiPoolInputs,
 } from '@dcnv2/core';
 import { canShareMemory, envVar, hardwareThreads, hasRelaxedSimd, hasSimd } from './env.js';
+import { BlockingRunner } from './blocking-run.js';
+import { whyCannotBlock } from './can-block.js';
 import { Heap, align } from './heap.js';
 import { WORKER_STACK_BYTES, writeConvJob, type ChunkFn, type KernelExports } from './job.js';
 import { CONV_JOB, CONV_WANT } from './job-layout.js';
@@ -69,6 +73,25 @@ export interface WasmBackendOptions {
    * be a file (URL or path). Default: `wasmEnv.workerUrl`, else the shipped worker.
    */
   readonly workerUrl?: UrlLike;
+  /**
+   * Synchronous threaded mode (default false). With `threads` > 1, every kernel call returns its result
+   * synchronously instead of a promise: the calling thread posts the run to the workers, computes its share
+   * of the chunks, then blocks in `Atomics.wait` until every worker has reported (in shared memory; a worker
+   * whose chunks threw becomes a BackendError). For frameworks whose kernels must return at once (core's
+   * `runOpSync`, TensorFlow.js kernels) on a thread that may block: Node's main thread and worker threads,
+   * a browser's Web Worker. `init()` refuses it with a CapabilityError naming `options.blocking` where the
+   * calling thread cannot block (a browser's main thread, where `Atomics.wait` throws) or memory cannot be
+   * shared (no SharedArrayBuffer: a page that is not cross-origin isolated); pass `threads: 1` there. With
+   * one thread calls are synchronous anyway and nothing is checked. Off: nothing changes.
+   */
+  readonly blocking?: boolean;
+  /**
+   * Blocking mode: how long the calling thread waits for the workers after it has run out of chunks, in
+   * milliseconds (default 60000). A worker that has not reported by then died or hangs: the call throws a
+   * BackendError naming it, the call's memory stays allocated while the worker may still write to it, and
+   * the next call waits for it (up to this long again) before it starts.
+   */
+  readonly blockingTimeoutMs?: number;
 }
 
 /** What `backend.info` reports after `init()`. */
@@ -85,9 +108,15 @@ export interface WasmBackendInfo {
   readonly workerUrl: string | null;
   /** Chunks of work the workers (not the calling thread) have run so far: above 0 once threads really computed. */
   readonly workerChunks: number;
+  /**
+   * Whether every kernel call returns synchronously: `options.blocking` on a threaded backend (the caller
+   * blocks until its workers are done), or a backend on one thread; false before init.
+   */
+  readonly synchronous: boolean;
 }
 
 const DEFAULT_MAX_MEMORY = 2 * 1024 * 1024 * 1024;
+const DEFAULT_BLOCKING_TIMEOUT_MS = 60_000;
 const MAX_MEMORY = 4 * 1024 * 1024 * 1024 - 65536;
 const PAGE = 65536;
 
@@ -180,6 +209,8 @@ export class WasmBackend implements Backend<WasmTensor> {
     tilePixels: number | undefined;
     wasmPaths: WasmPaths | undefined;
     workerUrl: UrlLike | undefined;
+    blocking: boolean;
+    blockingTimeoutMs: number;
   }>;
   #disposed = false;
   #initialised: Promise<void> | null = null;
@@ -187,12 +218,14 @@ export class WasmBackend implements Backend<WasmTensor> {
   #memory: WebAssembly.Memory | null = null;
   #heap: Heap | null = null;
   #pool: WorkerPool | null = null;
+  /** Blocking mode's runner (null: threaded calls return promises, or no workers). */
+  #blocker: BlockingRunner | null = null;
   #threads = 1;
   #variant: KernelVariant | null = null;
   #shared = false;
   #wasmUrl: string | null = null;
   #workerUrl: string | null = null;
-  /** Chunks the workers ran, kept when dispose() drops the pool. */
+  /** Chunks the workers ran (by message and in blocking runs), kept when dispose() drops the pool. */
   #workerChunksAtDispose = 0;
   /** Serialises threaded calls (they share the pool and resolve asynchronously). */
   #queue: Promise<unknown> = Promise.resolve();
@@ -202,7 +235,7 @@ export class WasmBackend implements Backend<WasmTensor> {
   constructor(options: WasmBackendOptions | null = {}) {
     if (options === null) options = {};
     if (typeof options !== 'object') {
-      throw new ParamError({ argument: 'options', expected: 'an object { threads?, simd?, maxMemoryBytes?, tilePixels?, wasmPaths?, workerUrl? }', actual: options });
+      throw new ParamError({ argument: 'options', expected: 'an object { threads?, simd?, maxMemoryBytes?, tilePixels?, wasmPaths?, workerUrl?, blocking?, blockingTimeoutMs? }', actual: options });
     }
     const threads = positiveInt(options.threads, 'options.threads', 256) ?? parseEnvInt('DCNV2_WASM_THREADS');
     const simd = options.simd ?? (envVar('DCNV2_WASM_SIMD') as SimdChoice | undefined) ?? 'auto';
@@ -213,7 +246,10 @@ export class WasmBackend implements Backend<WasmTensor> {
     const tilePixels = positiveInt(options.tilePixels, 'options.tilePixels', 1 << 20);
     const wasmPaths = checkWasmPaths(options.wasmPaths, 'options.wasmPaths');
     const workerUrl = checkWorkerUrl(options.workerUrl, 'options.workerUrl');
-    this.options = Object.freeze({ threads, simd, maxMemoryBytes, tilePixels, wasmPaths, workerUrl });
+    const blocking = options.blocking ?? false;
+    if (typeof blocking !== 'boolean') throw new ParamError({ argument: 'options.blocking', expected: 'a boolean', actual: blocking });
+    const blockingTimeoutMs = positiveInt(options.blockingTimeoutMs, 'options.blockingTimeoutMs', 2 ** 31 - 1) ?? DEFAULT_BLOCKING_TIMEOUT_MS;
+    this.options = Object.freeze({ threads, simd, maxMemoryBytes, tilePixels, wasmPaths, workerUrl, blocking, blockingTimeoutMs });
   }
 
   get capabilities(): BackendCapabilities {
@@ -231,7 +267,8 @@ export class WasmBackend implements Backend<WasmTensor> {
       sharedMemory: this.#shared,
       wasmUrl: this.#wasmUrl,
       workerUrl: this.#workerUrl,
-      workerChunks: this.#pool?.workerChunks ?? this.#workerChunksAtDispose,
+      workerChunks: this.#pool === null ? this.#workerChunksAtDispose : this.#pool.workerChunks + (this.#blocker?.workerChunks ?? 0),
+      synchronous: this.#kernels !== null && (this.#pool === null || this.#blocker !== null),
     };
   }
 
@@ -280,6 +317,16 @@ export class WasmBackend implements Backend<WasmTensor> {
     const variant: KernelVariant = relaxedOk ? 'relaxed' : 'simd';
     const requested = this.options.threads ?? (await hardwareThreads());
     const shared = requested > 1 && canShareMemory();
+    if (this.options.blocking && requested > 1) {
+      // Refused rather than run on one thread: the caller asked for threads, and would not notice losing them.
+      const why = shared ? whyCannotBlock() : 'memory cannot be shared here (no SharedArrayBuffer, or no Worker: a page that is not cross-origin isolated)';
+      if (why !== null) {
+        throw new CapabilityError(
+          { argument: 'options.blocking', expected: `a thread that may block in Atomics.wait on shared memory (for ${requested} threads)`, actual: why },
+          'pass threads: 1 on such a thread, or run dcnv2 in a Web Worker of a cross-origin-isolated page',
+        );
+      }
+    }
     const file = kernelFile(variant, shared);
     const located = await overriddenKernelUrl(file, this.options.wasmPaths);
     const wasmUrl = located?.url ?? kernelUrl(variant, shared);
@@ -291,12 +338,14 @@ export class WasmBackend implements Backend<WasmTensor> {
     const k = instance.exports as unknown as KernelExports;
     const heap = new Heap(memory, k.__heap_base.value as number, maxPages * PAGE);
     let pool: WorkerPool | null = null;
+    let blocker: BlockingRunner | null = null;
     let threads = 1;
     if (shared) {
       const workers = requested - 1;
       const stacks = heap.alloc(workers * WORKER_STACK_BYTES, 'worker stacks');
       const tops = Array.from({ length: workers }, (_, i) => stacks + (i + 1) * WORKER_STACK_BYTES);
-      pool = await WorkerPool.create(workers, module, memory, tops, workerTarget);
+      blocker = this.options.blocking ? new BlockingRunner(workers, this.options.blockingTimeoutMs) : null;
+      pool = await WorkerPool.create(workers, module, memory, tops, workerTarget, blocker?.completion ?? null);
       threads = requested;
     }
     if (this.#disposed) {
@@ -307,6 +356,7 @@ export class WasmBackend implements Backend<WasmTensor> {
     this.#memory = memory;
     this.#heap = heap;
     this.#pool = pool;
+    this.#blocker = blocker;
     this.#threads = threads;
     this.#variant = variant;
     this.#shared = shared;
@@ -353,8 +403,16 @@ export class WasmBackend implements Backend<WasmTensor> {
     return this.#storage(handle, argument, length);
   }
 
+  /**
+   * Whether the call memory must not be freed: the heap is gone (disposed), or a worker is still in a
+   * blocking run that timed out and may write into any block of it (see blocking-run.ts). Such blocks leak.
+   */
+  #keepMemory(): boolean {
+    return this.#disposed || (this.#blocker?.stalled ?? false);
+  }
+
   #free(s: Storage): void {
-    if (this.#disposed || this.#heap === null || s.length === 0) return;
+    if (this.#keepMemory() || this.#heap === null || s.length === 0) return;
     this.#heap.free(s.ptr, s.length * 4);
   }
 
@@ -467,6 +525,15 @@ export class WasmBackend implements Backend<WasmTensor> {
       }
       return;
     }
+    if (this.#blocker !== null) {
+      const caller = () => runChunks(k, memory, fn, jobs[0], wss[0], counter, total);
+      try {
+        this.#blocker.run(pool, nThreads - 1, (i) => ({ type: 'run', fn, job: jobs[i + 1], ws: wss[i + 1], counter, total }), caller);
+      } catch (e) {
+        throw kernelError(e);
+      }
+      return;
+    }
     const done = pool.start(nThreads - 1, (i) => ({ type: 'run', fn, job: jobs[i + 1], ws: wss[i + 1], counter, total }));
     let mine: unknown = null;
     try {
@@ -485,9 +552,17 @@ export class WasmBackend implements Backend<WasmTensor> {
     );
   }
 
-  /** Runs `work` now (single thread: synchronously) or after the previous threaded call. */
+  /**
+   * Runs `work` now (single thread, or blocking mode: synchronously; calls cannot overlap) or after the
+   * previous threaded call.
+   */
   #serial<T>(work: () => T | Promise<T>): T | Promise<T> {
     if (this.#pool === null) return work();
+    if (this.#blocker !== null) {
+      // Before anything is allocated: a dead pool, or a worker still in a timed-out run, refuses the call.
+      this.#blocker.ready(this.#pool);
+      return work();
+    }
     const p = this.#queue.then(() => {
       this.#check();
       return work();
@@ -543,7 +618,7 @@ export class WasmBackend implements Backend<WasmTensor> {
     const wss = ptrs.slice(4);
     const temps: Temp[] = sizes.slice(1).map((bytes, i) => ({ ptr: ptrs[i + 1], bytes: Math.max(16, bytes) }));
     const freeTemps = () => {
-      if (!this.#disposed) for (const tmp of temps) heap.free(tmp.ptr, tmp.bytes);
+      if (!this.#keepMemory()) for (const tmp of temps) heap.free(tmp.ptr, tmp.bytes);
     };
     const output = this.#tensor(out, outLen);
     const fail = (e: unknown): never => {
@@ -631,7 +706,7 @@ export class WasmBackend implements Backend<WasmTensor> {
     const wss = ptrs.slice(first + 5);
     const temps: Temp[] = sizes.slice(first).map((bytes, i) => ({ ptr: ptrs[i + first], bytes: Math.max(16, bytes) }));
     const freeTemps = () => {
-      if (!this.#disposed) for (const tmp of temps) heap.free(tmp.ptr, tmp.bytes);
+      if (!this.#keepMemory()) for (const tmp of temps) heap.free(tmp.ptr, tmp.bytes);
     };
     const result = (): ConvGrads<WasmTensor> => Object.fromEntries(gradKeys.map((key, i) => [key, grads[i]])) as unknown as ConvGrads<WasmTensor>;
     const fail = (e: unknown): never => {
@@ -706,7 +781,7 @@ export class WasmBackend implements Backend<WasmTensor> {
         this.#run(k, memory, fn, Array<number>(nThreads).fill(job), wss, counter, total, nThreads),
       tensor: (ptr, length) => this.#tensor(ptr, length),
       release: (h) => this.release(h),
-      isDisposed: () => this.#disposed,
+      keepMemory: () => this.#keepMemory(),
     };
   }
 
@@ -754,8 +829,9 @@ export class WasmBackend implements Backend<WasmTensor> {
     if (this.#disposed) return;
     this.#disposed = true;
     const pool = this.#pool;
-    this.#workerChunksAtDispose = pool?.workerChunks ?? 0;
+    this.#workerChunksAtDispose = this.info.workerChunks;
     this.#pool = null;
+    this.#blocker = null;
     this.#kernels = null;
     this.#heap = null;
     this.#memory = null;

@@ -8,6 +8,7 @@
  * Node-only static import: Node's parentPort comes from a dynamic import of a computed specifier (its
  * port queues messages until the listener is attached), the browser's handler is set synchronously.
  */
+import { finishRun } from './completion.js';
 import { isNode, importNode } from './env.js';
 import type { KernelExports } from './job.js';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -17,10 +18,26 @@ import { runChunks } from './run-chunks.js';
 function handler(post: (m: FromWorker) => void, close: () => void): (m: ToWorker) => void {
   let kernels: KernelExports | null = null;
   let memory: WebAssembly.Memory | null = null;
+  let completion: SharedArrayBuffer | null = null;
   return (m) => {
+    if (m.type === 'run' && m.blocking !== undefined) {
+      // Blocking mode: the caller waits on the completion block, so report there whatever happens.
+      let chunks = 0;
+      let error: string | null = null;
+      try {
+        if (kernels === null || memory === null) throw new Error('worker not initialised');
+        chunks = runChunks(kernels, memory, m.fn, m.job, m.ws, m.counter, m.total);
+      } catch (e) {
+        error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      }
+      if (completion !== null) finishRun(completion, m.blocking.slot, m.blocking.seq, chunks, error);
+      else post({ type: 'error', message: 'a blocking run on a worker started without a completion block' });
+      return;
+    }
     try {
       if (m.type === 'init') {
         memory = m.memory;
+        completion = m.completion ?? null;
         const inst = new WebAssembly.Instance(m.module, { env: { memory: m.memory } });
         kernels = inst.exports as unknown as KernelExports;
         kernels.__stack_pointer.value = m.stackTop;
