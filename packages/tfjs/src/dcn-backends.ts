@@ -2,12 +2,14 @@
  * Which dcnv2 backend runs the kernels of each tfjs backend. tfjs runs kernels synchronously, so on the
  * host it must be one whose kernels answer synchronously and which reads back synchronously
  * (`downloadSync`): the dcnv2 cpu backend for tfjs `cpu` (and, reading back, `webgl`), the dcnv2 wasm
- * backend on one thread for tfjs `wasm`. A browser main thread cannot block on worker threads
- * (`Atomics.wait` is not allowed there), so the wasm kernels run on the calling thread. For tfjs `webgpu`
- * it is a dcnv2 webgpu backend on tfjs's own GPUDevice, whose calls on a caller's buffers record and
- * submit synchronously (webgpu-kernels.ts).
+ * backend for tfjs `wasm`. That one uses every core where the calling thread may block while its worker
+ * threads compute (the wasm backend's `blocking` mode: Node, and a browser Web Worker on a
+ * cross-origin-isolated page), and one thread where it may not (a browser's main thread, where
+ * `Atomics.wait` is not allowed, or a page without shared memory). For tfjs `webgpu` it is a dcnv2 webgpu
+ * backend on tfjs's own GPUDevice, whose calls on a caller's buffers record and submit synchronously
+ * (webgpu-kernels.ts).
  */
-import { BackendError, type Backend } from '@dcnv2/core';
+import { BackendError, CapabilityError, type Backend } from '@dcnv2/core';
 import { createCpuBackend } from '@dcnv2/backend-cpu';
 import type { WebGpuBackend } from '@dcnv2/backend-webgpu';
 import { findBackend, getBackend } from '@tensorflow/tfjs-core';
@@ -22,7 +24,7 @@ const pending = new Map<string, Promise<Backend>>();
  */
 function defaultFor(tfjsBackend: string): (() => Promise<Backend>) | null {
   if (tfjsBackend === 'cpu' || tfjsBackend === 'webgl') return async () => createCpuBackend();
-  if (tfjsBackend === 'wasm') return async () => (await import('@dcnv2/backend-wasm')).createWasmBackend({ threads: 1 });
+  if (tfjsBackend === 'wasm') return wasmBackend;
   if (tfjsBackend === 'webgpu') {
     return async () => {
       const device = (findBackend('webgpu') as { device?: GPUDevice } | null)?.device;
@@ -33,6 +35,25 @@ function defaultFor(tfjsBackend: string): (() => Promise<Backend>) | null {
     };
   }
   return null;
+}
+
+/**
+ * The wasm backend on every core with blocking (synchronous) threaded calls, initialised; where the
+ * thread cannot block (`CapabilityError` from init), the wasm backend on this thread alone.
+ */
+async function wasmBackend(): Promise<Backend> {
+  const { createWasmBackend } = await import('@dcnv2/backend-wasm');
+  const threaded = createWasmBackend({ blocking: true });
+  try {
+    await threaded.init();
+    return threaded;
+  } catch (e) {
+    await threaded.dispose();
+    if (!(e instanceof CapabilityError)) throw e;
+  }
+  const single = createWasmBackend({ threads: 1 });
+  await single.init();
+  return single;
 }
 
 /** A dcnv2 webgpu backend (its synchronous calls on a caller's buffers are what the tfjs webgpu kernels run). */
@@ -57,7 +78,7 @@ export async function prepareDcnv2(tfjsBackend: string = getBackend()): Promise<
     p = (async () => {
       const b = await make();
       try {
-        await b.init();
+        await b.init(); // once: a second init does nothing
         if (isWebGpu(b)) await b.prepareBufferCalls();
       } catch (e) {
         await b.dispose();
@@ -82,7 +103,9 @@ export function setDcnv2Backend(tfjsBackend: string, backend: Backend): Backend 
       throw new BackendError({ argument: 'backend', expected: 'an initialised dcnv2 webgpu backend on tfjs\'s GPUDevice', actual: backend });
     }
   } else if (typeof backend !== 'object' || backend === null || typeof backend.downloadSync !== 'function') {
-    throw new BackendError({ argument: 'backend', expected: 'an initialised dcnv2 backend with downloadSync (cpu, or wasm with threads: 1)', actual: backend });
+    throw new BackendError({ argument: 'backend', expected: 'an initialised dcnv2 backend with downloadSync (cpu, or wasm with threads: 1 or blocking: true)', actual: backend });
+  } else if ((backend as { info?: { synchronous?: unknown } }).info?.synchronous === false) {
+    throw new BackendError({ argument: 'backend', expected: 'a backend whose calls return synchronously (wasm: threads: 1, or blocking: true)', actual: 'a wasm backend with asynchronous threads' });
   }
   const old = chosen.get(tfjsBackend);
   chosen.set(tfjsBackend, backend);
