@@ -3,7 +3,7 @@
  * More Deformable, Better Results") as a tfjs-layers layer.
  */
 import { DivisibilityError, OutputSizeError, ParamError } from '@dcnv2/core';
-import { customGrad, mul, serialization, sigmoid, tidy, transpose, zeros, type Rank, type Tensor, type Tensor1D, type Tensor4D } from '@tensorflow/tfjs-core';
+import { customGrad, mul, serialization, sigmoid, tidy, transpose, zeros, Tensor, type Rank, type Tensor1D, type Tensor4D } from '@tensorflow/tfjs-core';
 import { layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
 import { deformConv2d } from '../ops.js';
 import {
@@ -224,37 +224,72 @@ export class DeformConv2D extends layers.Layer {
     return last ? [shape[0]!, ho, wo, this.filters] : [shape[0]!, this.filters, ho, wo];
   }
 
+  /** Explicit `[top, left, bottom, right]` padding and the output size for an input of `h` x `w`. */
+  private geometryOf(h: number, w: number): { padding: [number, number, number, number]; outputSize: [number, number] } {
+    const padding = padsOf(this.padding, h, w, this.kernelSize, this.strides, this.dilationRate)!;
+    return { padding, outputSize: [this.outSize(h, padding[0], padding[2], 0)!, this.outSize(w, padding[1], padding[3], 1)!] };
+  }
+
+  /**
+   * The offset / mask branch on `x`: regular convolutions (dcnv2's op with zero offsets and no mask, see
+   * the class comment), their weights' gradients scaled by offsetLrMultiplier. Call inside a tidy.
+   */
+  private branch(x: Tensor4D, padding: [number, number, number, number], ho: number, wo: number): { offset: Tensor4D; mask: Tensor4D | null } {
+    const last = this.dataFormat === 'channelsLast';
+    const convParams = { stride: this.strides, padding, dilation: this.dilationRate };
+    const format = last ? 'NHWC' : 'NCHW';
+    const zeroOffset = zeros<Rank.R4>(last ? [x.shape[0], ho, wo, 2 * this.taps] : [x.shape[0], 2 * this.taps, ho, wo]);
+    const regularConv = (kernel: LayerVariable, bias: LayerVariable): Tensor4D => {
+      let k = kernel.read() as Tensor4D;
+      let b = bias.read() as Tensor1D;
+      if (this.offsetLrMultiplier !== 1) {
+        k = gradScale(k, this.offsetLrMultiplier) as Tensor4D;
+        b = gradScale(b, this.offsetLrMultiplier) as Tensor1D;
+      }
+      return deformConv2d({ input: x, weight: last ? k : (transpose(k, [3, 2, 0, 1]) as Tensor4D), offset: zeroOffset, bias: b }, { ...convParams, dataFormat: format });
+    };
+    const offset = regularConv(this.offsetKernel!, this.offsetBias!);
+    let mask: Tensor4D | null = null;
+    if (this.modulation) {
+      const s = sigmoid(regularConv(this.maskKernel!, this.maskBias!)) as Tensor4D;
+      mask = this.maskScale === 1 ? s : (mul(s, this.maskScale) as Tensor4D);
+    }
+    return { offset, mask };
+  }
+
+  /**
+   * What the layer samples for `input` (rank 4, in the layer's data format; the layer must be built):
+   * the offsets and masks its branch predicts, exactly as `call` uses them, and the explicit padding.
+   * `offset` is `[N, Ho, Wo, 2*og*kh*kw]` (channelsLast; `[N, 2*og*kh*kw, Ho, Wo]` channelsFirst), channel
+   * `((g*kh+i)*kw+j)*2` the dy and `+1` the dx of tap (i, j) of offset group g; `mask` is
+   * `[N, Ho, Wo, og*kh*kw]` (`maskScale * sigmoid`), null without modulation. Tap (i, j) of output
+   * position (y, x) samples the input at `(y*sh - top + i*dh + dy, x*sw - left + j*dw + dx)` (pixel
+   * indices, bilinear; zeros outside). For analyses and visualisation (effective sampling locations);
+   * the caller owns the returned tensors.
+   */
+  offsetsAndMasks(input: Tensor): { offset: Tensor4D; mask: Tensor4D | null; padding: [number, number, number, number]; outputSize: [number, number] } {
+    if (!this.built) throw new ParamError({ argument: 'DeformConv2D.offsetsAndMasks', expected: 'a built layer (apply it or build it first)', actual: 'not built' });
+    if (!(input instanceof Tensor) || input.rank !== 4) throw new ParamError({ argument: 'DeformConv2D.offsetsAndMasks input', expected: 'a rank-4 tf.Tensor', actual: input instanceof Tensor ? input.shape : input });
+    const x = input as Tensor4D;
+    const last = this.dataFormat === 'channelsLast';
+    const { padding, outputSize } = this.geometryOf(last ? x.shape[1] : x.shape[2], last ? x.shape[2] : x.shape[3]);
+    const [offset, mask] = tidy(() => {
+      const b = this.branch(x, padding, outputSize[0], outputSize[1]);
+      return b.mask === null ? [b.offset] : [b.offset, b.mask];
+    }) as Tensor4D[];
+    return { offset: offset!, mask: mask ?? null, padding, outputSize };
+  }
+
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
     void kwargs;
     return tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor4D;
       this.invokeCallHook(inputs, kwargs);
       const last = this.dataFormat === 'channelsLast';
-      const [h, w] = last ? [x.shape[1], x.shape[2]] : [x.shape[2], x.shape[3]];
-      const pads = padsOf(this.padding, h, w, this.kernelSize, this.strides, this.dilationRate)!;
-      const ho = this.outSize(h, pads[0], pads[2], 0)!;
-      const wo = this.outSize(w, pads[1], pads[3], 1)!;
+      const { padding: pads, outputSize: [ho, wo] } = this.geometryOf(last ? x.shape[1] : x.shape[2], last ? x.shape[2] : x.shape[3]);
       const convParams = { stride: this.strides, padding: pads, dilation: this.dilationRate };
       const format = last ? 'NHWC' : 'NCHW';
-
-      // The offset / mask branch: regular convolutions (dcnv2's op with zero offsets and no mask, see the
-      // class comment), their weights' gradients scaled by offsetLrMultiplier.
-      const zeroOffset = zeros<Rank.R4>(last ? [x.shape[0], ho, wo, 2 * this.taps] : [x.shape[0], 2 * this.taps, ho, wo]);
-      const regularConv = (kernel: LayerVariable, bias: LayerVariable): Tensor4D => {
-        let k = kernel.read() as Tensor4D;
-        let b = bias.read() as Tensor1D;
-        if (this.offsetLrMultiplier !== 1) {
-          k = gradScale(k, this.offsetLrMultiplier) as Tensor4D;
-          b = gradScale(b, this.offsetLrMultiplier) as Tensor1D;
-        }
-        return deformConv2d({ input: x, weight: last ? k : (transpose(k, [3, 2, 0, 1]) as Tensor4D), offset: zeroOffset, bias: b }, { ...convParams, dataFormat: format });
-      };
-      const offset = regularConv(this.offsetKernel!, this.offsetBias!);
-      let mask: Tensor4D | null = null;
-      if (this.modulation) {
-        const s = sigmoid(regularConv(this.maskKernel!, this.maskBias!)) as Tensor4D;
-        mask = this.maskScale === 1 ? s : (mul(s, this.maskScale) as Tensor4D);
-      }
+      const { offset, mask } = this.branch(x, pads, ho, wo);
 
       const kernel = this.kernel!.read() as Tensor4D;
       const y = deformConv2d(
