@@ -44,3 +44,5 @@ export {
   geometricSet,
   renderPlaced,
 } from './geometric.js';
+export * from './analyses/index.js';
+export * from './render/index.js';
