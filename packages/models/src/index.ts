@@ -45,4 +45,8 @@ export {
   renderPlaced,
 } from './geometric.js';
 export * from './analyses/index.js';
+export * from './networks/index.js';
+export * from './train/index.js';
+export { loadModel, shippedModel, SHIPPED_MODEL_NAMES, type LoadedModel, type ShippedModelName } from './load-model.js';
+export { base64ToBytes, bytesToBase64, type ShippedCheck, type ShippedModel, type ShippedTraining } from './weights/format.js';
 export * from './render/index.js';
