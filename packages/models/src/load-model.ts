@@ -28,7 +28,8 @@ export interface LoadedModel {
 
 /** The shipped model's data without building it (training record, check figure, class names). */
 export async function shippedModel(name: ShippedModelName): Promise<ShippedModel> {
-  const load = Object.prototype.hasOwnProperty.call(SHIPPED_MODELS, name) ? SHIPPED_MODELS[name] : undefined;
+  const table: Readonly<Record<string, () => Promise<{ default: ShippedModel }>>> = SHIPPED_MODELS;
+  const load = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
   if (load === undefined) {
     throw new OptionError(`no shipped model named ${String(name)}; the package has ${Object.keys(SHIPPED_MODELS).map((n) => `'${n}'`).join(', ')}`);
   }
