@@ -7,6 +7,7 @@
  */
 import { engine, registerGradient, zerosLike, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
 import { OPS } from '@dcnv2/core';
+import { duringGradientOf } from './host-cache.js';
 import { DEFORM_CONV2D, DEFORM_CONV2D_GRAD, DEFORM_ROI_POOL, DEFORM_ROI_POOL_GRAD } from './kernel-names.js';
 
 function gradFuncOf(gradKernel: string, differentiable: readonly string[]) {
@@ -16,7 +17,9 @@ function gradFuncOf(gradKernel: string, differentiable: readonly string[]) {
     const inputs: Record<string, Tensor> = {};
     names.forEach((n, i) => (inputs[n] = saved[i]!));
     const gradNames = names.filter((n) => differentiable.includes(n));
-    const grads = engine().runKernel(gradKernel, { ...inputs, gradOutput: dy as Tensor }, { ...attrs, gradNames }) as unknown as Tensor[];
+    // While it runs, the gradient kernel can find what the forward kernel kept for it under the forward
+    // call's attribute object (host-cache.ts); the attributes themselves stay core's params.
+    const grads = duringGradientOf(attrs, () => engine().runKernel(gradKernel, { ...inputs, gradOutput: dy as Tensor }, { ...attrs, gradNames })) as unknown as Tensor[];
     // Keyed as the forward call's inputs were: by position (see ops.ts).
     const thunks: Record<string, () => Tensor> = {};
     names.forEach((n, position) => {

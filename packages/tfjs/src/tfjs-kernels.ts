@@ -3,9 +3,10 @@
  * call path (`runOpSync`: core's validation, typed errors, value-checked RoIs) on the dcnv2 backend that
  * serves that tfjs backend, and hands the results back to tfjs as new tensors.
  */
-import { DTypeError, runOpBackwardSync, runOpSync, type HostTensor } from '@dcnv2/core';
-import { getBackend, registerKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { DTypeError, runOpBackwardSync, runOpSync, upload, type HostTensor, type ResidentTensor } from '@dcnv2/core';
+import { engine, getBackend, registerKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { dcnv2BackendFor } from './dcn-backends.js';
+import { cachedPermute, currentForwardAttrs, keepForBackward, takeForBackward } from './host-cache.js';
 import { inverse, permute4d, TO_KERNEL_LAYOUT } from './layout.js';
 import { DEFORM_CONV2D, DEFORM_CONV2D_GRAD, DEFORM_ROI_POOL, DEFORM_ROI_POOL_GRAD } from './kernel-names.js';
 
@@ -63,18 +64,41 @@ function layoutOf(op: Op, attrs: NamedAttrMap | undefined): Readonly<Record<stri
  * The host tensors of a kernel call by input name. A forward kernel gets its inputs as an array named by
  * `inputNames` (see ops.ts); a gradient kernel gets them by name, with `gradOutput`.
  */
-function hostInputs(op: Op, backend: SyncTfjsBackend, inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undefined): Record<string, HostTensor> {
+function hostInputs(
+  op: Op,
+  backend: SyncTfjsBackend,
+  inputs: NamedTensorInfoMap,
+  attrs: NamedAttrMap | undefined,
+  skip: Readonly<Record<string, unknown>> = {},
+): Record<string, HostTensor> {
   const out: Record<string, HostTensor> = {};
   const names = attrs?.inputNames as string[] | undefined;
   const layout = layoutOf(op, attrs);
   for (const [key, t] of Object.entries(inputs)) {
     const name = Array.isArray(inputs) && names !== undefined ? names[Number(key)]! : key;
-    if (t === undefined) continue;
-    const host = hostOf(backend, t, name);
+    if (t === undefined || skip[name] !== undefined) continue;
     const perm = layout[name];
-    out[name] = perm !== undefined && host.shape.length === 4 ? permute4d(host, perm) : host;
+    if (perm === undefined || t.shape.length !== 4) {
+      out[name] = hostOf(backend, t, name);
+    } else if (name === 'weight') {
+      // A weight is usually a model's variable, called with many times: its reordered copy is kept per
+      // dataId (host-cache.ts), so the reorder is paid once per weight value.
+      out[name] = cachedPermute(t.dataId, t.shape, perm, () => permute4d(hostOf(backend, t, name), perm));
+    } else {
+      out[name] = permute4d(hostOf(backend, t, name), perm);
+    }
   }
   return out;
+}
+
+/**
+ * The tape tfjs is recording kernels on for a gradient (inside `tf.grads`, `variableGrads`, `minimize`,
+ * `fit`), or null when it records none.
+ */
+function recordingTape(): object | null {
+  const state = (engine() as unknown as { state?: { gradientDepth?: unknown; activeTape?: unknown } }).state;
+  const recording = typeof state?.gradientDepth === 'number' && state.gradientDepth > 0;
+  return recording && typeof state.activeTape === 'object' && state.activeTape !== null ? state.activeTape : null;
 }
 
 /** A result in the kernels' layout, back in the caller's: the inverse of what its input (or `output`: gradOutput's) went through. */
@@ -90,7 +114,25 @@ function forwardKernel(op: Op) {
   return ({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo => {
     const tb = backend as unknown as SyncTfjsBackend;
     const dcn = dcnv2BackendFor(getBackend());
-    const out = runOpSync(op, hostInputs(op, tb, inputs, attrs), paramsOf(attrs), { backend: dcn });
+    const host = hostInputs(op, tb, inputs, attrs);
+    let out: HostTensor;
+    const tape = op === 'deform_conv2d' && attrs !== undefined ? recordingTape() : null;
+    if (tape !== null) {
+      // On the tape: upload the inputs once, as resident tensors core borrows, and keep them for this
+      // node's gradient kernel (host-cache.ts), which would otherwise read, reorder and upload them again.
+      // (RoI pooling's RoIs are value-checked on every call, so that op keeps the plain path.)
+      const resident: Record<string, ResidentTensor> = {};
+      try {
+        for (const [k, v] of Object.entries(host)) resident[k] = upload(dcn, v);
+        out = runOpSync(op, resident, paramsOf(attrs), { backend: dcn });
+      } catch (e) {
+        for (const t of Object.values(resident)) t.dispose();
+        throw e;
+      }
+      keepForBackward(attrs!, { backend: dcn, inputs: resident, tape });
+    } else {
+      out = runOpSync(op, host, paramsOf(attrs), { backend: dcn });
+    }
     return tensorInfoOf(tb, callerLayout(op, attrs, 'gradOutput', out));
   };
 }
@@ -104,8 +146,16 @@ function gradKernel(op: Op) {
     const tb = backend as unknown as SyncTfjsBackend;
     const dcn = dcnv2BackendFor(getBackend());
     const names = attrs!.gradNames as string[];
-    const grads = runOpBackwardSync(op, hostInputs(op, tb, inputs, attrs), paramsOf(attrs), { backend: dcn, grads: names });
-    return names.map((k) => tensorInfoOf(tb, callerLayout(op, attrs, k, grads[k]!)));
+    // The forward call's inputs as it uploaded them, when it kept them (see forwardKernel); the saved
+    // inputs tfjs hands over hold the same values (tfjs saves a copy of each, or the tensor itself).
+    const kept = takeForBackward(currentForwardAttrs(), dcn);
+    try {
+      const args: Record<string, HostTensor | ResidentTensor> = { ...hostInputs(op, tb, inputs, attrs, kept?.inputs), ...kept?.inputs };
+      const grads = runOpBackwardSync(op, args, paramsOf(attrs), { backend: dcn, grads: names });
+      return names.map((k) => tensorInfoOf(tb, callerLayout(op, attrs, k, grads[k]!)));
+    } finally {
+      if (kept !== null) for (const t of Object.values(kept.inputs)) t.dispose();
+    }
   };
 }
 

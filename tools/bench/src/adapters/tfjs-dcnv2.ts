@@ -5,9 +5,15 @@
  * the op and reads the result back (`dataSync`); forward + backward calls `tf.valueAndGrads` (tf.grads that
  * also hands back the value) with the case's gradOutput as dy, for the gradients of input, weight, offset,
  * mask and bias, and reads all six back. Compared with the direct `dcnv2-<backend>` row of the same run
- * (markdown.ts's `÷ dcnv2 direct` column), the difference is the tfjs path: tensor creation and tfjs's
- * storage, the kernels' read-back (`readSync`) and result tensors (`makeTensorInfo`), the layout change of
- * the NHWC rows, and tfjs's autodiff bookkeeping.
+ * (markdown.ts's `÷ dcnv2 direct` column), both rows do the same work and start and end the same way: host
+ * Float32Arrays in, one forward kernel, one backward kernel (dy is tf.valueAndGrads' seed: no multiply or sum
+ * is added), every result back on the host. The difference is the tfjs path, all of it counted: tensor
+ * creation (a copy into tfjs's storage), the kernels reading tfjs's storage (tfjs cpu: the values
+ * themselves; wasm: views of its memory) and writing their results into it, `dataSync` copying them out,
+ * the layout change of the NHWC rows, and tfjs's autodiff bookkeeping (on tfjs wasm the tape saves a copy of
+ * every input of the node, its Identity kernel copying the data). The kernels keep the forward call's
+ * uploaded inputs for the node's gradient (@dcnv2/tfjs host-cache.ts), as tfjs's tape keeps its inputs: the
+ * direct row uploads them again for `deformConv2dBackward`.
  *
  * `tfjs-dcnv2-*` passes NCHW / OIHW tensors, exactly the case's; `tfjs-nhwc-*` passes tfjs's default NHWC /
  * HWIO, laid out once in setup (a tfjs model holds them that way), its results turned back to NCHW only for
