@@ -6,6 +6,7 @@
 import { DTypeError, runOpBackwardSync, runOpSync, upload, type HostTensor, type ResidentTensor } from '@dcnv2/core';
 import { engine, getBackend, registerKernel, type KernelBackend, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { dcnv2BackendFor } from './dcn-backends.js';
+import { kernelParams, type KernelOp as Op } from './kernel-attrs.js';
 import { cachedPermute, currentForwardAttrs, keepForBackward, takeForBackward } from './host-cache.js';
 import { inverse, permute4d, TO_KERNEL_LAYOUT } from './layout.js';
 import { DEFORM_CONV2D, DEFORM_CONV2D_GRAD, DEFORM_ROI_POOL, DEFORM_ROI_POOL_GRAD } from './kernel-names.js';
@@ -42,17 +43,6 @@ function tensorInfoOf(backend: SyncTfjsBackend, t: HostTensor): TensorInfo {
     return out;
   }
   return backend.makeOutput!(shape, 'float32', undefined, t.data);
-}
-
-/**
- * Core's params from a kernel's attributes: all but `inputNames` (the forward call's inputs, in order, for
- * the gradient) and `gradNames` (the gradients a gradient kernel returns), which are this package's own.
- */
-const OWN_ATTRS = new Set(['inputNames', 'gradNames', 'dataFormat']);
-function paramsOf(attrs: NamedAttrMap | undefined): Record<string, unknown> {
-  const p: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(attrs ?? {})) if (v !== undefined && v !== null && !OWN_ATTRS.has(k)) p[k] = v;
-  return p;
 }
 
 /** NHWC calls: the permutation of each input to the kernels' layout, by name (none for NCHW). */
@@ -108,8 +98,6 @@ function callerLayout(op: Op, attrs: NamedAttrMap | undefined, name: string, t: 
 }
 
 // A kernel runs on tfjs's current backend, so `getBackend()` names the one whose tensors it receives.
-type Op = 'deform_conv2d' | 'deform_roi_pool';
-
 function forwardKernel(op: Op) {
   return ({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo => {
     const tb = backend as unknown as SyncTfjsBackend;
@@ -124,14 +112,14 @@ function forwardKernel(op: Op) {
       const resident: Record<string, ResidentTensor> = {};
       try {
         for (const [k, v] of Object.entries(host)) resident[k] = upload(dcn, v);
-        out = runOpSync(op, resident, paramsOf(attrs), { backend: dcn });
+        out = runOpSync(op, resident, kernelParams(attrs), { backend: dcn });
       } catch (e) {
         for (const t of Object.values(resident)) t.dispose();
         throw e;
       }
       keepForBackward(attrs!, { backend: dcn, inputs: resident, tape });
     } else {
-      out = runOpSync(op, host, paramsOf(attrs), { backend: dcn });
+      out = runOpSync(op, host, kernelParams(attrs), { backend: dcn });
     }
     return tensorInfoOf(tb, callerLayout(op, attrs, 'gradOutput', out));
   };
@@ -151,7 +139,7 @@ function gradKernel(op: Op) {
     const kept = takeForBackward(currentForwardAttrs(), dcn);
     try {
       const args: Record<string, HostTensor | ResidentTensor> = { ...hostInputs(op, tb, inputs, attrs, kept?.inputs), ...kept?.inputs };
-      const grads = runOpBackwardSync(op, args, paramsOf(attrs), { backend: dcn, grads: names });
+      const grads = runOpBackwardSync(op, args, kernelParams(attrs), { backend: dcn, grads: names });
       return names.map((k) => tensorInfoOf(tb, callerLayout(op, attrs, k, grads[k]!)));
     } finally {
       if (kept !== null) for (const t of Object.values(kept.inputs)) t.dispose();

@@ -1,27 +1,27 @@
 /**
  * dcnv2's deformable convolution as a tfjs op: `deformConv2d` of `@dcnv2/tfjs` on tf.Tensors, on tfjs `cpu`
- * (kernels on @dcnv2/backend-cpu) or tfjs `wasm` (kernels on @dcnv2/backend-wasm, one thread, after
- * `prepareDcnv2('wasm')`), what a tfjs user pays: each run makes tf tensors from the case's host arrays, calls
- * the op and reads the result back (`dataSync`); forward + backward calls `tf.valueAndGrads` (tf.grads that
- * also hands back the value) with the case's gradOutput as dy, for the gradients of input, weight, offset,
- * mask and bias, and reads all six back. Compared with the direct `dcnv2-<backend>` row of the same run
- * (markdown.ts's `÷ dcnv2 direct` column), both rows do the same work and start and end the same way: host
- * Float32Arrays in, one forward kernel, one backward kernel (dy is tf.valueAndGrads' seed: no multiply or sum
- * is added), every result back on the host. The difference is the tfjs path, all of it counted: tensor
- * creation (a copy into tfjs's storage), the kernels reading tfjs's storage (tfjs cpu: the values
- * themselves; wasm: views of its memory) and writing their results into it, `dataSync` copying them out,
- * the layout change of the NHWC rows, and tfjs's autodiff bookkeeping (on tfjs wasm the tape saves a copy of
- * every input of the node, its Identity kernel copying the data). The kernels keep the forward call's
- * uploaded inputs for the node's gradient (@dcnv2/tfjs host-cache.ts), as tfjs's tape keeps its inputs: the
- * direct row uploads them again for `deformConv2dBackward`.
+ * (kernels on @dcnv2/backend-cpu) or tfjs `wasm` (kernels on @dcnv2/backend-wasm at the row's thread count,
+ * one), what a tfjs model pays per call of the op. Each row starts where its users' data is: a tfjs model
+ * holds its tensors in tfjs already (weights are variables, activations come from the layer below), so the
+ * tf.Tensors are made once in setup; a direct caller holds host arrays, so the direct `dcnv2-<backend>` row
+ * (markdown.ts's `÷ dcnv2 direct` column divides by it) uploads them every run. Both then run one forward
+ * kernel (and one backward: dy is tf.valueAndGrads' seed, no multiply or sum is added) and read every
+ * result back to the host (`dataSync` here, `download` there). The difference is the tfjs path, all of it
+ * counted: the kernels reading tfjs's storage (tfjs cpu: the values themselves; wasm: views of its memory)
+ * and copying it into dcnv2's, their results written into tfjs's storage, the layout change of the NHWC rows,
+ * and tfjs's autodiff bookkeeping (on tfjs wasm the tape saves a copy of every input of the node, its
+ * Identity kernel copying the data). The kernels keep the forward call's uploaded inputs for the node's
+ * gradient (@dcnv2/tfjs host-cache.ts), as tfjs's tape keeps its inputs: the direct row uploads them again
+ * for `deformConv2dBackward`. The NHWC rows' weight is the same tensor every run, so its reorder is cached
+ * after the first (as in inference; in training each step's weight is new and pays it).
  *
  * `tfjs-dcnv2-*` passes NCHW / OIHW tensors, exactly the case's; `tfjs-nhwc-*` passes tfjs's default NHWC /
  * HWIO, laid out once in setup (a tfjs model holds them that way), its results turned back to NCHW only for
  * the agreement check.
  */
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { convShapes } from '@dcnv2/core';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { convShapes, type Backend } from '@dcnv2/core';
 import { convParams } from '@dcnv2/conformance';
 import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
 import { packageVersion } from '../package-info.js';
@@ -69,7 +69,20 @@ export function makeTfjsDcnv2Adapter(backend: TfjsDcnv2Backend, layout: TfjsDcnv
   return async (c, { direction }) => {
     const tf = await loadTf(backend);
     const dcn = await import('@dcnv2/tfjs');
-    const served = await dcn.prepareDcnv2(backend);
+    const here = fileURLToPath(import.meta.url);
+    let served: unknown;
+    if (backend === 'wasm') {
+      // One thread, as the direct row it is divided by (prepareDcnv2 would take every core, blocking).
+      const wasmEntry = createRequire(createRequire(here).resolve('@dcnv2/tfjs')).resolve('@dcnv2/backend-wasm');
+      const { createWasmBackend } = (await import(pathToFileURL(wasmEntry).href)) as { createWasmBackend(o: { threads: number }): Backend };
+      const b = createWasmBackend({ threads: 1 });
+      await b.init();
+      await dcn.disposeDcnv2Backends();
+      dcn.setDcnv2Backend('wasm', b);
+      served = b;
+    } else {
+      served = await dcn.prepareDcnv2(backend);
+    }
 
     const g = c.geometry;
     const s = convShapes(g);
@@ -95,18 +108,19 @@ export function makeTfjsDcnv2Adapter(backend: TfjsDcnv2Backend, layout: TfjsDcnv
       );
     const withGrads = tf.valueAndGrads(op as (...args: Tensor[]) => Tensor);
 
-    /** One call as a user makes it: tensors from host arrays, the op (and its gradients), results read back. */
+    // The tensors a model holds: made once.
+    const xs = INPUTS.map((k) => tf.tensor(host[k].data, [...host[k].shape], 'float32'));
+    const dy = tf.tensor(dyHost.data, [...dyHost.shape], 'float32');
+
+    /** One call as a model makes it: the op (and its gradients) on its tensors, results read back. */
     function once(): Partial<Record<CheckTensorName, Float32Array>> {
-      const xs = INPUTS.map((k) => tf.tensor(host[k].data, [...host[k].shape], 'float32'));
-      const made: Tensor[] = [...xs];
+      const made: Tensor[] = [];
       try {
         if (direction === 'fwd') {
           const y = op(xs[0]!, xs[1]!, xs[2]!, xs[3]!, xs[4]!);
           made.push(y);
           return { output: y.dataSync() as Float32Array };
         }
-        const dy = tf.tensor(dyHost.data, [...dyHost.shape], 'float32');
-        made.push(dy);
         const { value, grads } = withGrads(xs, dy);
         made.push(value, ...grads);
         const r: Partial<Record<CheckTensorName, Float32Array>> = { output: value.dataSync() as Float32Array };
@@ -117,7 +131,6 @@ export function makeTfjsDcnv2Adapter(backend: TfjsDcnv2Backend, layout: TfjsDcnv
       }
     }
 
-    const here = fileURLToPath(import.meta.url);
     const tfjsPkg = packageVersion('@dcnv2/tfjs', here);
     // The dcnv2 backend serving the tfjs backend, as @dcnv2/tfjs resolves it, and the build it picked.
     let dcnPkg = `@dcnv2/backend-${backend} ?`;
@@ -146,6 +159,7 @@ export function makeTfjsDcnv2Adapter(backend: TfjsDcnv2Backend, layout: TfjsDcnv
         return res;
       },
       async dispose() {
+        tf.dispose([...xs, dy]);
         await dcn.disposeDcnv2Backends();
       },
     };
