@@ -41,7 +41,10 @@ export interface ShippedTraining {
   readonly trainSeconds: number;
   readonly testPlain: { readonly count: number; readonly accuracy: number };
   readonly testGeometric: { readonly count: number; readonly accuracy: number; readonly seed: number };
+  /** Forward time per image on `backend` (batches of 100, one thread). */
   readonly msPerImage: number;
+  /** How msPerImage was measured when not during the run (`--time`: alone, after training). */
+  readonly msPerImageNote?: string;
   readonly params: number;
   readonly macs: number;
 }
