@@ -83,7 +83,8 @@ const POINTWISE = new Set([
   'Activation', 'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'ThresholdedReLU', 'Softmax', 'BatchNormalization', 'LayerNormalization',
   'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout',
 ]);
-const CONVS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D']);
+// PlainConv2D: @dcnv2/models' regular convolution on dcnv2's kernels (its config has Conv2D's fields).
+const CONVS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'PlainConv2D']);
 const POOLS = new Set(['MaxPooling2D', 'AveragePooling2D']);
 
 const pair = (v: unknown, dflt: number): [number, number] => (v === undefined || v === null ? [dflt, dflt] : typeof v === 'number' ? [v, v] : [(v as number[])[0]!, (v as number[])[1]!]);
@@ -107,7 +108,7 @@ function chainOf(model: LayersModel, top: Layer): Layer[] {
     const cls = layer.getClassName();
     if (cls === 'InputLayer') break;
     if (cls !== 'DeformConv2D' && !CONVS.has(cls) && !POOLS.has(cls) && !POINTWISE.has(cls)) {
-      throw new OptionError(`layer '${layer.name}' (${cls}): sampling locations compose only convolutions (DeformConv2D, Conv2D, DepthwiseConv2D, SeparableConv2D), pooling and per-position layers`);
+      throw new OptionError(`layer '${layer.name}' (${cls}): sampling locations compose only convolutions (DeformConv2D, Conv2D, DepthwiseConv2D, SeparableConv2D, PlainConv2D), pooling and per-position layers`);
     }
     const fmt = (layer.getConfig() as { dataFormat?: string }).dataFormat;
     if (fmt !== undefined && fmt !== 'channelsLast') throw new OptionError(`layer '${layer.name}': only channelsLast (NHWC) layers are analysed`);

@@ -18,7 +18,7 @@
  * `0.2 + 0.8 · weight / max weight`, so that locations of zero weight still show.
  */
 import { argMax, softmax, tidy, tensor4d, type Tensor } from '@tensorflow/tfjs-core';
-import { models, type LayersModel } from '@tensorflow/tfjs-layers';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import { effectiveReceptiveField } from '../analyses/erf.js';
 import { errorBoundedSaliency } from '../analyses/saliency.js';
@@ -112,20 +112,6 @@ export function toImage(model: LayersModel, index: number, y: number, x: number)
   return { y, x };
 }
 
-/**
- * `model` with every `PlainConv2D` (this package's regular convolution) rebuilt as a tfjs `Conv2D` with
- * the same weights: the same function, which `effectiveSamplingLocations` composes (it refuses layer
- * classes it does not know, and `PlainConv2D` is not among them).
- */
-export async function withConv2D(model: LayersModel): Promise<LayersModel> {
-  if (!model.layers.some((l) => l.getClassName() === 'PlainConv2D')) return model;
-  const topology = model.toJSON(null, false) as unknown as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
-  for (const l of topology.config.layers) if (l.class_name === 'PlainConv2D') l.class_name = 'Conv2D';
-  const copy = await models.modelFromJSON({ modelTopology: topology as never });
-  copy.setWeights(model.getWeights());
-  return copy;
-}
-
 function bilinearAbs(map: Float32Array, h: number, w: number, y: number, x: number): number {
   const y0 = Math.floor(y);
   const x0 = Math.floor(x);
@@ -196,12 +182,7 @@ export async function modelFigure(model: LayersModel, image: FigureImage, option
   if (levelName === undefined) throw new OptionError('options.level: the model has no DeformConv2D; name the layer whose level to draw');
   const levelIndex = layers.findIndex((l) => l.name === levelName);
   if (levelIndex < 0 || levelIndex > nodeIndex) throw new OptionError(`options.level: no layer '${levelName}' at or below the node's layer`);
-  const converted = await withConv2D(model);
-  const esl = effectiveSamplingLocations(converted, img, node);
-  if (converted !== model) converted.dispose();
-  if (Math.abs(esl.response - erf.response) > 1e-3 * Math.max(1, Math.abs(erf.response))) {
-    throw new Error(`the Conv2D copy's response ${esl.response} differs from the model's ${erf.response}`);
-  }
+  const esl = effectiveSamplingLocations(model, img, node);
   const level = esl.levels.find((l) => l.layer === levelName);
   if (level === undefined) throw new Error(`no sampling level for layer '${levelName}'`);
   let paths = 0;
