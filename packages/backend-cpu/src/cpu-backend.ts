@@ -3,6 +3,7 @@
  * the calling thread. Core validates shapes and parameters before any kernel here runs.
  */
 import {
+  BackendError,
   DisposedError,
   LimitError,
   OPS,
@@ -123,6 +124,15 @@ export class CpuBackend implements Backend<Float32Array> {
   downloadSync(handle: Float32Array, _shape: readonly number[]): Float32Array {
     this.#check();
     return handle.slice();
+  }
+
+  /** The same copy into the caller's array (core's `runOpSync` with `into`). */
+  downloadSyncInto(handle: Float32Array, _shape: readonly number[], into: Float32Array): void {
+    this.#check();
+    if (!(into instanceof Float32Array) || into.length !== handle.length) {
+      throw new BackendError({ argument: 'into', expected: `a Float32Array of ${handle.length} elements`, actual: into });
+    }
+    into.set(handle);
   }
 
   /** Nothing to free: handles are garbage-collected arrays. Tolerated after dispose too (core calls it in `finally`). */

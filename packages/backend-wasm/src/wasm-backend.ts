@@ -466,6 +466,16 @@ export class WasmBackend implements Backend<WasmTensor> {
     return this.#f32().slice(s.ptr >>> 2, (s.ptr >>> 2) + s.length);
   }
 
+  /** The same copy into the caller's array (core's `runOpSync` with `into`: a framework's own memory). */
+  downloadSyncInto(handle: WasmTensor, shape: readonly number[], into: Float32Array): void {
+    this.#ready();
+    const s = this.#storage(handle, 'handle', shapeElements(shape, 'shape'));
+    if (!(into instanceof Float32Array) || into.length !== s.length) {
+      throw new BackendError({ argument: 'into', expected: `a Float32Array of ${s.length} elements`, actual: into });
+    }
+    if (s.length > 0) into.set(this.#f32().subarray(s.ptr >>> 2, (s.ptr >>> 2) + s.length));
+  }
+
   /**
    * Frees a tensor's memory. Tolerated twice and after dispose (core calls it in `finally`). A handle this
    * instance did not make throws BackendError and frees nothing: its address names someone else's block.

@@ -154,6 +154,11 @@ describe('blocking mode (threads: 2, blocking: true)', () => {
     const out = be.downloadSync(y as WasmTensor, outShape);
     const want = referenceForward({ geometry: threadedGeometry, input: threaded.input.data, weight: threaded.weight.data, offset: threaded.offset.data, mask: threaded.mask.data, bias: threaded.bias.data, gradOutput: null });
     expectClose(out, want, defaultTolerance('output', threadedGeometry), 'output');
+    // downloadSyncInto: the same values into the caller's array; another size is refused, naming it.
+    const into = new Float32Array(out.length);
+    be.downloadSyncInto(y as WasmTensor, outShape, into);
+    expect(into).toEqual(out);
+    expect(() => be.downloadSyncInto(y as WasmTensor, outShape, new Float32Array(out.length + 1))).toThrow(/into/);
     be.release(y as WasmTensor);
     releaseAll(be, grads);
     releaseAll(be, h);

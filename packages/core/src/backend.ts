@@ -70,6 +70,12 @@ export interface Backend<H = unknown> {
    * have it; a GPU backend does not.
    */
   downloadSync?(handle: H, shape: readonly number[]): Float32Array;
+  /**
+   * Optional: the same copy into the caller's `into` (exactly the shape's size), synchronously: the
+   * synchronous path uses it when the caller names where a result goes (`runOpSync`'s `into`: a
+   * framework's own memory), saving the intermediate array `downloadSync` would allocate.
+   */
+  downloadSyncInto?(handle: H, shape: readonly number[], into: Float32Array): void;
   /** Frees a handle. Must tolerate handles of any op of this backend. */
   release(handle: H): void;
   /**

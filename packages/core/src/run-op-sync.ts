@@ -8,7 +8,7 @@
  */
 import type { Backend } from './backend.js';
 import { descriptorOf, inputHandles, syncReader } from './call-inputs.js';
-import { asDcnError, CapabilityError } from './errors.js';
+import { asDcnError, CapabilityError, ParamError } from './errors.js';
 import { requireKernel, type KernelDirection } from './kernels.js';
 import { takeOpArgs, type TakenArgs } from './op-args.js';
 import { requestedGrads, resolveBackend, takeOptions } from './op-call.js';
@@ -19,6 +19,12 @@ import type { HostTensor } from './tensor.js';
 export interface SyncOpOptions {
   /** Backend name or instance; default: the current backend (`setBackend`). */
   readonly backend?: string | Backend;
+  /**
+   * Where each result goes (`'output'`, or a gradient's input name), for a caller that holds its own
+   * memory (a framework's tensors): a Float32Array of exactly the shape's size, which the returned host
+   * tensor then wraps. Default: new arrays.
+   */
+  readonly into?: (name: string, shape: readonly number[]) => Float32Array;
 }
 
 export interface SyncBackwardOptions extends SyncOpOptions {
@@ -28,6 +34,26 @@ export interface SyncBackwardOptions extends SyncOpOptions {
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * The reader of a call's results: `backend.downloadSync` into new arrays, or, with `into`, into the caller's
+ * arrays (`downloadSyncInto` where the backend has it), each checked to be a Float32Array of the size.
+ */
+function resultReader<H>(backend: Backend<H>, into: SyncOpOptions['into']): (handle: H, name: string, shape: readonly number[]) => Float32Array {
+  const read = syncReader(backend);
+  if (into === undefined) return (h, _name, shape) => read(h, shape);
+  if (typeof into !== 'function') throw new ParamError({ argument: 'options.into', expected: 'a function (name, shape) => Float32Array', actual: into });
+  return (h, name, shape) => {
+    const dest = into(name, shape);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (!(dest instanceof Float32Array) || dest.length !== n) {
+      throw new ParamError({ argument: `options.into("${name}")`, expected: `a Float32Array of ${n} elements`, actual: dest });
+    }
+    if (typeof backend.downloadSyncInto === 'function') backend.downloadSyncInto(h, shape, dest);
+    else dest.set(read(h, shape));
+    return dest;
+  };
 }
 
 /** Runs the kernel on the call's handles, synchronously, releasing temporaries on every path. */
@@ -66,14 +92,14 @@ export function runOpSync(op: string | AnyOpDescriptor, args: unknown, params?: 
   const d = descriptorOf(op);
   const t = takeOpArgs(d, args, false);
   const g = d.geometry(t, params);
-  const opts = takeOptions(options, ['backend']);
+  const opts = takeOptions(options, ['backend', 'into']);
   const backend = resolveBackend(opts.backend as string | Backend | undefined);
-  const read = syncReader(backend);
+  const read = resultReader(backend, opts.into as SyncOpOptions['into']);
   const kernel = requireKernel(backend, d.name, 'forward');
   const out = runSync(backend, d, t, g, 'forward', (inputs) => kernel({ geometry: g, inputs, backend }), (h) => backend.release(h));
   const shape = d.shapes(g).output;
   try {
-    return { shape: [...shape], data: read(out, shape) };
+    return { shape: [...shape], data: read(out, 'output', shape) };
   } catch (e) {
     throw asDcnError(e, backend.name, 'reading the output');
   } finally {
@@ -90,10 +116,10 @@ export function runOpBackwardSync(op: string | AnyOpDescriptor, args: unknown, p
   const t = takeOpArgs(d, args, true);
   const g = d.geometry(t, params);
   d.checkGradOutput(t.gradOutput!.shape, g);
-  const opts = takeOptions(options, ['backend', 'grads']);
+  const opts = takeOptions(options, ['backend', 'grads', 'into']);
   const want = d.gradRequest(g, requestedGrads(opts.grads, d.grads));
   const backend = resolveBackend(opts.backend as string | Backend | undefined);
-  const read = syncReader(backend);
+  const read = resultReader(backend, opts.into as SyncOpOptions['into']);
   const kernel = requireKernel(backend, d.name, 'backward');
   const releaseAll = (grads: unknown): void => {
     for (const k of d.grads) {
@@ -111,7 +137,7 @@ export function runOpBackwardSync(op: string | AnyOpDescriptor, args: unknown, p
       if (h === null) return;
       pending[i] = null;
       try {
-        if (want[k]) result[k] = { shape: [...shapes[k]!], data: read(h, shapes[k]!) };
+        if (want[k]) result[k] = { shape: [...shapes[k]!], data: read(h, k, shapes[k]!) };
       } finally {
         backend.release(h);
       }

@@ -69,6 +69,11 @@ export class FakeBackend implements Backend<FakeHandle> {
     if (!this.live.has(h.id)) throw new Error(`download of released handle ${h.id}`);
     return h.data.slice();
   }
+  /** Synchronous read-back into the caller's array (core's runOpSync with `into`). */
+  downloadSyncInto(h: FakeHandle, _shape: readonly number[], into: Float32Array): void {
+    if (!this.live.has(h.id)) throw new Error(`download of released handle ${h.id}`);
+    into.set(h.data);
+  }
   release(h: FakeHandle): void {
     if (!this.live.delete(h.id)) throw new Error(`double release of handle ${h.id}`);
   }

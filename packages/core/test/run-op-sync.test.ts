@@ -27,6 +27,26 @@ describe('runOpSync', () => {
     expect(b.live.size).toBe(0);
   });
 
+  it('into: each result written into the caller\'s array (downloadSyncInto where the backend has it), sizes checked, nothing leaked', () => {
+    const b = new FakeBackend();
+    const asked: string[] = [];
+    const dest = new Float32Array(2);
+    const out = runOpSync('deform_conv2d', tinyConvArgs(), {}, { backend: b, into: (name, shape) => (asked.push(`${name} ${shape.join('x')}`), dest) });
+    expect(out.data).toBe(dest);
+    expect(Array.from(dest)).toEqual([5, 7]);
+    expect(asked).toEqual(['output 1x2x1x1']);
+    const into = (_: string, shape: readonly number[]) => new Float32Array(shape.reduce((a, c) => a * c, 1));
+    const g = runOpBackwardSync('deform_conv2d', { ...tinyConvArgs(), gradOutput: hostTensor([1, 2, 1, 1]) }, {}, { backend: b, grads: ['bias'], into });
+    expect(Array.from(g.bias!.data)).toEqual([1, 1]);
+    // Without downloadSyncInto: downloadSync's values are copied in.
+    const plain = Object.assign(new FakeBackend('plain'), { downloadSyncInto: undefined });
+    expect(Array.from(runOpSync('deform_conv2d', tinyConvArgs(), {}, { backend: plain, into }).data)).toEqual([5, 7]);
+    expect(() => runOpSync('deform_conv2d', tinyConvArgs(), {}, { backend: b, into: () => new Float32Array(3) })).toThrow(/options\.into\("output"\)/);
+    expect(() => runOpSync('deform_conv2d', tinyConvArgs(), {}, { backend: b, into: 5 as never })).toThrow(/options\.into/);
+    expect(b.live.size).toBe(0);
+    expect(plain.live.size).toBe(0);
+  });
+
   it('validates as the ops do, and takes resident inputs of the backend', () => {
     const b = new FakeBackend();
     expect(() => runOpSync('deform_conv2d', { ...tinyConvArgs(), bias: hostTensor([3]) }, {}, { backend: b })).toThrow(ShapeError);

@@ -97,12 +97,49 @@ function callerLayout(op: Op, attrs: NamedAttrMap | undefined, name: string, t: 
   return perm !== undefined && t.shape.length === 4 ? permute4d(t, inverse(perm)) : t;
 }
 
+/**
+ * tfjs wasm: results read straight into outputs allocated in tfjs's memory (core's `into`), for those
+ * that need no layout change; `made` collects them (the caller's on success, disposed on failure), and
+ * `use` gives a result's tensor: the one made for it, or a new one from its host values.
+ */
+class ResultSink {
+  readonly made = new Map<string, TensorInfo>();
+  constructor(private readonly tb: SyncTfjsBackend, private readonly op: Op, private readonly attrs: NamedAttrMap | undefined) {}
+
+  /** core's `into`, or undefined where tfjs does not keep its tensors in wasm memory. */
+  get into(): ((name: string, shape: readonly number[]) => Float32Array) | undefined {
+    const tb = this.tb;
+    if (typeof tb.typedArrayFromHeap !== 'function' || typeof tb.makeOutput !== 'function') return undefined;
+    return (name, shape) => {
+      if (layoutOf(this.op, this.attrs)[name === 'output' ? 'gradOutput' : name] !== undefined && shape.length === 4) {
+        return new Float32Array(shape.reduce((a, b) => a * b, 1)); // reordered afterwards: a host array
+      }
+      const out = tb.makeOutput!([...shape], 'float32');
+      this.made.set(name, out);
+      // Read at once by core (nothing allocates in tfjs's memory before it is written).
+      return tb.typedArrayFromHeap!(out) as Float32Array;
+    };
+  }
+
+  use(name: string, layoutName: string, t: HostTensor): TensorInfo {
+    return this.made.get(name) ?? tensorInfoOf(this.tb, callerLayout(this.op, this.attrs, layoutName, t));
+  }
+
+  /** On failure: frees what was made in tfjs's memory. */
+  discard(): void {
+    for (const t of this.made.values()) (this.tb as unknown as { disposeData(id: object): void }).disposeData(t.dataId);
+    this.made.clear();
+  }
+}
+
 // A kernel runs on tfjs's current backend, so `getBackend()` names the one whose tensors it receives.
 function forwardKernel(op: Op) {
   return ({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo => {
     const tb = backend as unknown as SyncTfjsBackend;
     const dcn = dcnv2BackendFor(getBackend());
     const host = hostInputs(op, tb, inputs, attrs);
+    const sink = new ResultSink(tb, op, attrs);
+    const into = sink.into;
     let out: HostTensor;
     const tape = op === 'deform_conv2d' && attrs !== undefined ? recordingTape() : null;
     if (tape !== null) {
@@ -112,16 +149,22 @@ function forwardKernel(op: Op) {
       const resident: Record<string, ResidentTensor> = {};
       try {
         for (const [k, v] of Object.entries(host)) resident[k] = upload(dcn, v);
-        out = runOpSync(op, resident, kernelParams(attrs), { backend: dcn });
+        out = runOpSync(op, resident, kernelParams(attrs), { backend: dcn, into });
       } catch (e) {
         for (const t of Object.values(resident)) t.dispose();
+        sink.discard();
         throw e;
       }
       keepForBackward(attrs!, { backend: dcn, inputs: resident, tape });
     } else {
-      out = runOpSync(op, host, kernelParams(attrs), { backend: dcn });
+      try {
+        out = runOpSync(op, host, kernelParams(attrs), { backend: dcn, into });
+      } catch (e) {
+        sink.discard();
+        throw e;
+      }
     }
-    return tensorInfoOf(tb, callerLayout(op, attrs, 'gradOutput', out));
+    return sink.use('output', 'gradOutput', out);
   };
 }
 
@@ -137,10 +180,14 @@ function gradKernel(op: Op) {
     // The forward call's inputs as it uploaded them, when it kept them (see forwardKernel); the saved
     // inputs tfjs hands over hold the same values (tfjs saves a copy of each, or the tensor itself).
     const kept = takeForBackward(currentForwardAttrs(), dcn);
+    const sink = new ResultSink(tb, op, attrs);
     try {
       const args: Record<string, HostTensor | ResidentTensor> = { ...hostInputs(op, tb, inputs, attrs, kept?.inputs), ...kept?.inputs };
-      const grads = runOpBackwardSync(op, args, kernelParams(attrs), { backend: dcn, grads: names });
-      return names.map((k) => tensorInfoOf(tb, callerLayout(op, attrs, k, grads[k]!)));
+      const grads = runOpBackwardSync(op, args, kernelParams(attrs), { backend: dcn, grads: names, into: sink.into });
+      return names.map((k) => sink.use(k, k, grads[k]!));
+    } catch (e) {
+      sink.discard();
+      throw e;
     } finally {
       if (kept !== null) for (const t of Object.values(kept.inputs)) t.dispose();
     }
