@@ -9,18 +9,14 @@
  * the caller's buffer, written by the time any later submission reads it.
  */
 import { BackendError, LimitError } from '@dcnv2/core';
+import type { ForwardBuffers } from './forward.js';
 import { STORAGE } from './gpu-flags.js';
 
-/** Buffers of a forward convolution: float32 values, dense, in core's layouts (NCHW input, OIHW weight, ...). */
-export interface ConvForwardBufferSet {
-  readonly input: GPUBuffer;
-  readonly weight: GPUBuffer;
-  readonly offset: GPUBuffer;
-  readonly mask: GPUBuffer | null;
-  readonly bias: GPUBuffer | null;
-  /** Written: `[N, Cout, Ho, Wo]`, every element. */
-  readonly output: GPUBuffer;
-}
+/**
+ * Buffers of a forward convolution: float32 values, dense, in core's layouts (NCHW input, OIHW weight, ...);
+ * `output` (`[N, Cout, Ho, Wo]`) is written, every element. The forward kernel's own buffer set.
+ */
+export type ConvForwardBufferSet = ForwardBuffers;
 
 /** Buffers of a convolution's backward: the forward inputs, `gradOutput`, and one result per gradient wanted (null: not computed). */
 export interface ConvBackwardBufferSet {

@@ -37,7 +37,7 @@ describe('webgpu calls on a caller\'s buffers (submit*)', () => {
     const n = typeof data === 'number' ? data : data.length;
     const b = backend.device.createBuffer({ size: Math.max(4, n * 4), usage: STORAGE | COPY_SRC | COPY_DST });
     // Stale values where a result goes: the kernels must write every element.
-    backend.device.queue.writeBuffer(b, 0, typeof data === 'number' ? new Float32Array(Math.max(1, n)).fill(777) : data);
+    backend.device.queue.writeBuffer(b, 0, typeof data === 'number' ? new Float32Array(Math.max(1, n)).fill(777) : (data as Float32Array<ArrayBuffer>));
     made.push(b);
     return b;
   };

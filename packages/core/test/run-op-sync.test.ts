@@ -39,7 +39,8 @@ describe('runOpSync', () => {
     const g = runOpBackwardSync('deform_conv2d', { ...tinyConvArgs(), gradOutput: hostTensor([1, 2, 1, 1]) }, {}, { backend: b, grads: ['bias'], into });
     expect(Array.from(g.bias!.data)).toEqual([1, 1]);
     // Without downloadSyncInto: downloadSync's values are copied in.
-    const plain = Object.assign(new FakeBackend('plain'), { downloadSyncInto: undefined });
+    const plain = new FakeBackend('plain');
+    Object.assign(plain, { downloadSyncInto: undefined });
     expect(Array.from(runOpSync('deform_conv2d', tinyConvArgs(), {}, { backend: plain, into }).data)).toEqual([5, 7]);
     expect(() => runOpSync('deform_conv2d', tinyConvArgs(), {}, { backend: b, into: () => new Float32Array(3) })).toThrow(/options\.into\("output"\)/);
     expect(() => runOpSync('deform_conv2d', tinyConvArgs(), {}, { backend: b, into: 5 as never })).toThrow(/options\.into/);
