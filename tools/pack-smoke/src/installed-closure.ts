@@ -82,7 +82,7 @@ export function packThirdParty(names: readonly { name: string; fromDir: string }
       const tgz = join(dest, `${m.name.replace('@', '').replace('/', '-')}-${m.version}.tgz`);
       // The folder holds what the published tarball held (the package manager unpacked it there): tar it back
       // under npm's `package/` prefix.
-      execFileSync('tar', ['-czf', tgz, '-C', dirname(dir), '--transform', 's,^[^/]*,package,', basename(dir)], { stdio: 'pipe' });
+      tarFolder(tgz, dir);
       return [dir, tgz] as const;
     }),
   );
@@ -90,4 +90,21 @@ export function packThirdParty(names: readonly { name: string; fromDir: string }
     tarballs: [...top.values()].map((d) => tarball.get(d)!),
     overrides: Object.fromEntries([...nested].map(([dependent, o]) => [dependent, Object.fromEntries([...o].map(([n, d]) => [n, `file:${tarball.get(d)!}`]))])),
   };
+}
+
+/**
+ * Tars `dir` into `tgz` under npm's `package/` prefix. GNU tar fails (exit 1) when a file's status changes
+ * while it reads it, which a parallel task touching the shared install can cause (CI runs every package's
+ * tests at once; seen once on tfjs-core's dist): that case is tried again, a few times, and then reported.
+ */
+function tarFolder(tgz: string, dir: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync('tar', ['-czf', tgz, '-C', dirname(dir), '--transform', 's,^[^/]*,package,', basename(dir)], { stdio: 'pipe' });
+      return;
+    } catch (e) {
+      const stderr = String((e as { stderr?: unknown }).stderr ?? '');
+      if (attempt >= 4 || !/file changed as we read it/.test(stderr)) throw e;
+    }
+  }
 }
