@@ -8,21 +8,13 @@ import { BackendError, DcnError, DTypeError, ParamError, RankError, ShapeError, 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deformConv2d, deformRoiPool } from '../src/index.js';
 import { useBackend } from './tfjs-setup.js';
+import { thrown } from './thrown.js';
 
 const conv = () => ({
   input: tf.zeros([1, 5, 5, 2]),
   weight: tf.zeros([3, 3, 2, 4]),
   offset: tf.zeros([1, 5, 5, 18]),
 });
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return null;
-}
 
 describe('typed errors through tfjs (cpu)', () => {
   let before = 0;

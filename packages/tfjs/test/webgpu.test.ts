@@ -11,15 +11,7 @@ import { OPS } from '@dcnv2/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deformConv2d, deformRoiPool } from '../src/index.js';
 import { useBackend } from './tfjs-setup.js';
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return null;
-}
+import { thrown } from './thrown.js';
 
 const spec = {
   batch: 2, inChannels: 4, inHeight: 7, inWidth: 6, outChannels: 3, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1,
